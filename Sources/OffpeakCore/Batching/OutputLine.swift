@@ -1,0 +1,51 @@
+/// One line of a provider's output or error file.
+public struct OutputLine: Sendable, Equatable {
+    public var customID: String
+    public var response: StoredResponse?
+    /// The line's own `error` object: the request was not executed (e.g. `batch_expired`).
+    public var error: DeferredError?
+    public var usage: TokenUsage?
+
+    public init(customID: String, response: StoredResponse?, error: DeferredError?, usage: TokenUsage? = nil) {
+        self.customID = customID
+        self.response = response
+        self.error = error
+        self.usage = usage
+    }
+
+    public struct Malformed: Error, Sendable, CustomStringConvertible {
+        public let reason: String
+        public var description: String { "malformed output line: \(reason)" }
+    }
+
+    /// Reads a line, keeping `response.body` byte for byte.
+    public static func parse(_ line: some Collection<UInt8>) throws -> OutputLine {
+        let view: JSONObjectView
+        do {
+            view = try JSONObjectView(line)
+        } catch {
+            throw Malformed(reason: error.description)
+        }
+        guard let customID = view.string("custom_id") else { throw Malformed(reason: "no custom_id") }
+        var response: StoredResponse?
+        var usage: TokenUsage?
+        if let object = view.object("response"), let status = object.int("status_code") {
+            let body = object.raw("body").map(Array.init) ?? []
+            response = StoredResponse(statusCode: status, requestID: object.string("request_id"), body: body)
+            if let usageView = object.object("body")?.object("usage") {
+                usage = TokenUsage(
+                    promptTokens: usageView.int("prompt_tokens") ?? 0,
+                    completionTokens: usageView.int("completion_tokens") ?? 0
+                )
+            }
+        }
+        var error: DeferredError?
+        if let object = view.object("error") {
+            error = DeferredError(
+                code: object.string("code") ?? "upstream_error",
+                message: object.string("message") ?? "the provider did not execute this request"
+            )
+        }
+        return OutputLine(customID: customID, response: response, error: error, usage: usage)
+    }
+}

@@ -1,0 +1,74 @@
+/// A validated view of one JSON object's top-level members, without building Foundation objects.
+///
+/// The accept path needs `model` and `stream` from bodies of up to 6 MiB, and the result splitter
+/// needs the byte range of `response.body` so that the provider's answer is kept byte for byte.
+/// Both read members through this view: the whole text is validated (RFC 8259), and each member is
+/// a key and the byte range of its raw value.
+public struct JSONObjectView: Sendable {
+    public enum Kind: Sendable, Equatable {
+        case object, array, string, number, bool, null
+    }
+
+    public struct Member: Sendable {
+        public let key: String
+        public let kind: Kind
+        /// The raw value, as it stands in the text (for strings: with its quotes).
+        public let range: Range<Int>
+    }
+
+    public let bytes: [UInt8]
+    public let members: [Member]
+
+    /// Parses `bytes` as one JSON object (surrounding whitespace allowed).
+    public init(_ bytes: [UInt8]) throws(JSONSyntaxError) {
+        self.bytes = bytes
+        self.members = try bytes.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) in
+            var parser = JSONParser(buffer)
+            return try parser.parseTopLevelObject()
+        }
+    }
+
+    public init<C: Collection<UInt8>>(_ bytes: C) throws(JSONSyntaxError) {
+        try self.init(Array(bytes))
+    }
+
+    public func member(_ key: String) -> Member? {
+        members.first { $0.key == key }
+    }
+
+    public func raw(_ key: String) -> ArraySlice<UInt8>? {
+        member(key).map { bytes[$0.range] }
+    }
+
+    /// The decoded value of a string member; nil when absent or not a string.
+    public func string(_ key: String) -> String? {
+        guard let member = member(key), member.kind == .string else { return nil }
+        return JSONParser.decodeString(bytes[member.range])
+    }
+
+    public func bool(_ key: String) -> Bool? {
+        guard let member = member(key), member.kind == .bool else { return nil }
+        return bytes[member.range.lowerBound] == UInt8(ascii: "t")
+    }
+
+    public func int(_ key: String) -> Int? {
+        guard let member = member(key), member.kind == .number else { return nil }
+        return Int(String(decoding: bytes[member.range], as: UTF8.self))
+    }
+
+    public func isNull(_ key: String) -> Bool {
+        member(key)?.kind == .null
+    }
+
+    /// A nested object member, parsed as a view of its own.
+    public func object(_ key: String) -> JSONObjectView? {
+        guard let member = member(key), member.kind == .object else { return nil }
+        return try? JSONObjectView(bytes[member.range])
+    }
+}
+
+public struct JSONSyntaxError: Error, Sendable, CustomStringConvertible {
+    public let offset: Int
+    public let reason: String
+    public var description: String { "\(reason) at byte \(offset)" }
+}

@@ -1,0 +1,76 @@
+/// Where a batch of ours stands. A batch is created locally first, so that a crash between
+/// upload and create can be recovered without placing a request in two live upstream batches.
+public enum BatchState: String, Sendable {
+    /// Requests claimed; file not yet uploaded or batch not yet created upstream.
+    case preparing
+    /// Created upstream; being polled.
+    case live
+    /// Terminal upstream and every row's outcome applied.
+    case ended
+    /// Never reached the provider; its requests went back to the queue.
+    case abandoned
+}
+
+public struct BatchRecord: Sendable, Equatable {
+    public var id: String
+    public var endpoint: String
+    public var model: String
+    public var state: BatchState
+    public var requestCount: Int
+    /// Size of the JSONL file, known before it is written.
+    public var fileBytes: Int
+    public var createdAt: Timestamp
+    public var inputFileID: String?
+    public var upstreamID: String?
+    public var upstreamStatus: String?
+    public var nextPollAt: Timestamp?
+    public var endedAt: Timestamp?
+
+    public init(
+        id: String, endpoint: String, model: String, state: BatchState = .preparing, requestCount: Int,
+        fileBytes: Int, createdAt: Timestamp, inputFileID: String? = nil, upstreamID: String? = nil,
+        upstreamStatus: String? = nil, nextPollAt: Timestamp? = nil, endedAt: Timestamp? = nil
+    ) {
+        self.id = id
+        self.endpoint = endpoint
+        self.model = model
+        self.state = state
+        self.requestCount = requestCount
+        self.fileBytes = fileBytes
+        self.createdAt = createdAt
+        self.inputFileID = inputFileID
+        self.upstreamID = upstreamID
+        self.upstreamStatus = upstreamStatus
+        self.nextPollAt = nextPollAt
+        self.endedAt = endedAt
+    }
+}
+
+/// A group is (endpoint, model): a file never mixes groups.
+public struct GroupKey: Sendable, Hashable, CustomStringConvertible {
+    public var endpoint: String
+    public var model: String
+
+    public init(endpoint: String, model: String) {
+        self.endpoint = endpoint
+        self.model = model
+    }
+
+    public var description: String { "\(model) \(endpoint)" }
+}
+
+/// The queued side of one group, as the flush policy sees it.
+public struct GroupBacklog: Sendable, Equatable {
+    public var key: GroupKey
+    public var count: Int
+    /// Sum of the JSONL line sizes of the queued requests.
+    public var lineBytes: Int
+    public var oldestCreatedAt: Timestamp
+
+    public init(key: GroupKey, count: Int, lineBytes: Int, oldestCreatedAt: Timestamp) {
+        self.key = key
+        self.count = count
+        self.lineBytes = lineBytes
+        self.oldestCreatedAt = oldestCreatedAt
+    }
+}

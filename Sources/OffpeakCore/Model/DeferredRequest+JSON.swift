@@ -1,0 +1,59 @@
+extension DeferredRequest {
+    /// The deferred request object of the contract (section 4).
+    public func jsonObject() -> [UInt8] {
+        var writer = JSONWriter(reservingCapacity: 512 + (response?.body.count ?? 0))
+        write(to: &writer)
+        return writer.bytes
+    }
+
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.field("id", id)
+        writer.field("object", "deferred_request")
+        writer.field("endpoint", endpoint)
+        writer.field("model", model)
+        writer.field("status", status.rawValue)
+        writer.field("created_at", Int(createdAt))
+        writer.field("submitted_at", submittedAt.map { Int($0) })
+        writer.field("completed_at", completedAt.map { Int($0) })
+        writer.field("attempts", attempts)
+        writer.key("batch")
+        if let batchID {
+            writer.beginObject()
+            writer.field("id", batchID)
+            writer.field("upstream_id", upstreamBatchID)
+            writer.endObject()
+        } else {
+            writer.null()
+        }
+        writer.field("callback_url", callbackURL)
+        writer.key("delivery")
+        writer.beginObject()
+        writer.field("status", delivery.status.rawValue)
+        writer.field("attempts", delivery.attempts)
+        writer.field("last_status_code", delivery.lastStatusCode)
+        writer.field("last_error", delivery.lastError)
+        writer.endObject()
+        writer.key("response")
+        if let response {
+            writer.beginObject()
+            writer.field("status_code", response.statusCode)
+            writer.field("request_id", response.requestID)
+            writer.key("body")
+            if response.body.isEmpty { writer.null() } else { writer.raw(response.body) }
+            writer.endObject()
+        } else {
+            writer.null()
+        }
+        writer.key("error")
+        if let error {
+            writer.beginObject()
+            writer.field("code", error.code)
+            writer.field("message", error.message)
+            writer.endObject()
+        } else {
+            writer.null()
+        }
+        writer.endObject()
+    }
+}

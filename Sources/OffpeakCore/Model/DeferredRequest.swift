@@ -1,0 +1,131 @@
+/// Seconds since 1970, with fractions: the one time type the domain and the stores share.
+public typealias Timestamp = Double
+
+public enum DeferredStatus: String, Sendable, CaseIterable {
+    case queued, submitted, completed, failed, cancelled
+
+    public var isTerminal: Bool {
+        switch self {
+        case .completed, .failed, .cancelled: true
+        case .queued, .submitted: false
+        }
+    }
+}
+
+/// The provider's answer to one request, as it gave it.
+public struct StoredResponse: Sendable, Equatable {
+    public var statusCode: Int
+    public var requestID: String?
+    /// The raw JSON body, byte for byte.
+    public var body: [UInt8]
+
+    public init(statusCode: Int, requestID: String?, body: [UInt8]) {
+        self.statusCode = statusCode
+        self.requestID = requestID
+        self.body = body
+    }
+}
+
+public struct DeferredError: Sendable, Equatable {
+    public var code: String
+    public var message: String
+
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+}
+
+/// Token counts of a completed request, kept for the demo's and the cost report's arithmetic.
+public struct TokenUsage: Sendable, Equatable {
+    public var promptTokens: Int
+    public var completionTokens: Int
+
+    public init(promptTokens: Int, completionTokens: Int) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+    }
+}
+
+public enum DeliveryStatus: String, Sendable {
+    case none, pending, delivered, failed
+}
+
+public struct DeliveryState: Sendable, Equatable {
+    public var status: DeliveryStatus
+    public var attempts: Int
+    public var lastStatusCode: Int?
+    public var lastError: String?
+
+    public init(status: DeliveryStatus = .none, attempts: Int = 0, lastStatusCode: Int? = nil, lastError: String? = nil) {
+        self.status = status
+        self.attempts = attempts
+        self.lastStatusCode = lastStatusCode
+        self.lastError = lastError
+    }
+}
+
+/// One deferred call, as the store keeps it (its body is kept apart and read only to build files).
+public struct DeferredRequest: Sendable, Equatable {
+    public var id: String
+    /// Hash of the client key that created it; empty when client auth is off.
+    public var owner: String
+    public var endpoint: String
+    public var model: String
+    public var status: DeferredStatus
+    public var createdAt: Timestamp
+    public var submittedAt: Timestamp?
+    public var completedAt: Timestamp?
+    /// How many upstream batches this request has been placed in.
+    public var attempts: Int
+    public var batchID: String?
+    public var upstreamBatchID: String?
+    public var callbackURL: String?
+    public var idempotencyKey: String?
+    public var bodyDigest: String
+    public var bodyBytes: Int
+    public var response: StoredResponse?
+    public var error: DeferredError?
+    public var usage: TokenUsage?
+    public var delivery: DeliveryState
+
+    public init(
+        id: String, owner: String, endpoint: String, model: String, status: DeferredStatus = .queued,
+        createdAt: Timestamp, submittedAt: Timestamp? = nil, completedAt: Timestamp? = nil, attempts: Int = 0,
+        batchID: String? = nil, upstreamBatchID: String? = nil, callbackURL: String? = nil,
+        idempotencyKey: String? = nil, bodyDigest: String, bodyBytes: Int, response: StoredResponse? = nil,
+        error: DeferredError? = nil, usage: TokenUsage? = nil, delivery: DeliveryState = .init()
+    ) {
+        self.id = id
+        self.owner = owner
+        self.endpoint = endpoint
+        self.model = model
+        self.status = status
+        self.createdAt = createdAt
+        self.submittedAt = submittedAt
+        self.completedAt = completedAt
+        self.attempts = attempts
+        self.batchID = batchID
+        self.upstreamBatchID = upstreamBatchID
+        self.callbackURL = callbackURL
+        self.idempotencyKey = idempotencyKey
+        self.bodyDigest = bodyDigest
+        self.bodyBytes = bodyBytes
+        self.response = response
+        self.error = error
+        self.usage = usage
+        self.delivery = delivery
+    }
+}
+
+/// What the accept path hands to the store.
+public struct NewDeferredRequest: Sendable {
+    public var record: DeferredRequest
+    /// The client's body, with line breaks outside strings folded so that it is one JSONL line.
+    public var body: [UInt8]
+
+    public init(record: DeferredRequest, body: [UInt8]) {
+        self.record = record
+        self.body = body
+    }
+}

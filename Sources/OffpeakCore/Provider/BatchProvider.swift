@@ -1,0 +1,110 @@
+/// The provider's batch surface, as the workers use it (contract section 3). The HTTP
+/// implementation lives in OffpeakProvider; the workers know only this.
+public protocol BatchProvider: Sendable {
+    /// Uploads a JSONL file of exactly `size` bytes with `purpose=batch`. `makeReader` is called once
+    /// per attempt; its reader yields the same bytes each time, pulled as the upload proceeds.
+    func uploadBatchFile(
+        filename: String, size: Int, makeReader: @escaping @Sendable () -> ChunkReader
+    ) async throws(ProviderError) -> String
+
+    func createBatch(_ request: CreateBatchRequest) async throws(ProviderError) -> UpstreamBatch
+    func batch(id: String) async throws(ProviderError) -> UpstreamBatch
+    /// The most recent batches, newest first, for finding one whose creation went unrecorded.
+    func recentBatches(limit: Int) async throws(ProviderError) -> [UpstreamBatch]
+    /// Streams a file's lines to `handle`, a bounded number at a time.
+    func readFileLines(id: String, handle: @Sendable ([[UInt8]]) async throws -> Void) async throws
+}
+
+/// Yields the next chunk of a file, or nil at its end.
+public typealias ChunkReader = @Sendable () async throws -> [UInt8]?
+
+public struct CreateBatchRequest: Sendable {
+    public var inputFileID: String
+    public var endpoint: String
+    public var completionWindow: String
+    public var metadata: [String: String]
+
+    public init(inputFileID: String, endpoint: String, completionWindow: String, metadata: [String: String]) {
+        self.inputFileID = inputFileID
+        self.endpoint = endpoint
+        self.completionWindow = completionWindow
+        self.metadata = metadata
+    }
+}
+
+public struct UpstreamBatch: Sendable, Equatable {
+    public struct LineError: Sendable, Equatable {
+        public var code: String
+        public var line: Int?
+        public var message: String
+
+        public init(code: String, line: Int?, message: String) {
+            self.code = code
+            self.line = line
+            self.message = message
+        }
+    }
+
+    public static let terminalStatuses: Set<String> = ["completed", "failed", "expired", "cancelled"]
+
+    public var id: String
+    public var status: String
+    public var outputFileID: String?
+    public var errorFileID: String?
+    public var errors: [LineError]
+    public var metadata: [String: String]
+
+    public init(
+        id: String, status: String, outputFileID: String? = nil, errorFileID: String? = nil, errors: [LineError] = [],
+        metadata: [String: String] = [:]
+    ) {
+        self.id = id
+        self.status = status
+        self.outputFileID = outputFileID
+        self.errorFileID = errorFileID
+        self.errors = errors
+        self.metadata = metadata
+    }
+
+    public var isTerminal: Bool { Self.terminalStatuses.contains(status) }
+}
+
+/// A failed call to the provider, with what a retry loop needs to know.
+public struct ProviderError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// The provider answered with this status.
+        case status(Int)
+        /// No answer: connection refused, reset, timed out.
+        case transport
+        /// An answer we could not read.
+        case malformed
+    }
+
+    public var kind: Kind
+    public var message: String
+    /// From a `Retry-After` header, in seconds.
+    public var retryAfter: Double?
+
+    public init(_ kind: Kind, message: String, retryAfter: Double? = nil) {
+        self.kind = kind
+        self.message = message
+        self.retryAfter = retryAfter
+    }
+
+    /// 429, 5xx and transport failures are worth another try; other answers are final.
+    public var isRetryable: Bool {
+        switch kind {
+        case .status(let code): code == 429 || code == 408 || code >= 500
+        case .transport: true
+        case .malformed: false
+        }
+    }
+
+    public var description: String {
+        switch kind {
+        case .status(let code): "provider answered \(code): \(message)"
+        case .transport: "provider unreachable: \(message)"
+        case .malformed: "unreadable provider answer: \(message)"
+        }
+    }
+}

@@ -1,0 +1,111 @@
+/// Everything the front and the workers keep. The workers see only this protocol, so that the
+/// embedded SQLite store and a shared PostgreSQL store are interchangeable.
+public protocol DeferredStore: Sendable {
+    /// Cheap check that the store answers (readiness).
+    func ping() async throws
+
+    // MARK: Intake and results
+
+    /// Commits a new request durably before returning, or finds the one its idempotency key names.
+    func accept(_ request: NewDeferredRequest) async throws -> AcceptResult
+    /// The request with this id if `owner` created it.
+    func request(id: String, owner: String) async throws -> DeferredRequest?
+    func list(_ query: ListQuery) async throws -> ListPage
+    /// Cancels a request that is still queued.
+    func cancel(id: String, owner: String, now: Timestamp) async throws -> CancelResult
+
+    // MARK: Flusher
+
+    /// The queued requests of each group, summed.
+    func backlogs() async throws -> [GroupBacklog]
+    /// Takes the oldest queued requests of a group (as many as the policy allows in one file) into a
+    /// new batch in state `preparing`. Each one's attempts grow by one. Nil when nothing is queued.
+    func claimBatch(id: String, group: GroupKey, policy: FlushPolicy, now: Timestamp) async throws -> BatchRecord?
+    /// The lines of a batch, in file order, `limit` at a time after line `after` (1-based lines).
+    func batchLines(batchID: String, after: Int, limit: Int) async throws -> [BatchLineSource]
+    func batches(in state: BatchState) async throws -> [BatchRecord]
+    func recordUpload(batchID: String, inputFileID: String) async throws
+    func markLive(batchID: String, upstreamID: String, upstreamStatus: String, nextPollAt: Timestamp, now: Timestamp)
+        async throws
+    /// The batch never reached the provider: its requests go back to the queue, attempts refunded.
+    func abandon(batchID: String, now: Timestamp) async throws
+
+    // MARK: Poller
+
+    /// The earliest time a live batch is due to be polled.
+    func nextPollAt() async throws -> Timestamp?
+    func recordPoll(batchID: String, upstreamStatus: String, nextPollAt: Timestamp) async throws
+    /// The requests still waiting on this batch: id → (line number, attempts).
+    func pendingMembers(batchID: String) async throws -> [String: BatchMember]
+    /// Applies outcomes to requests still waiting on this batch; others are left alone, so that
+    /// applying the same file twice (after a crash) changes nothing. Returns the requests that
+    /// reached a terminal status.
+    func settle(batchID: String, outcomes: [(id: String, disposition: RowDisposition)], now: Timestamp)
+        async throws -> [DeferredRequest]
+    func endBatch(batchID: String, upstreamStatus: String, now: Timestamp) async throws
+}
+
+public enum AcceptResult: Sendable {
+    case created(DeferredRequest)
+    /// The same idempotency key and the same body: the earlier request.
+    case existing(DeferredRequest)
+    /// The same idempotency key with another body.
+    case conflict(DeferredRequest)
+}
+
+public enum CancelResult: Sendable, Equatable {
+    case cancelled(DeferredRequest)
+    case notQueued(DeferredRequest)
+    case notFound
+}
+
+public struct ListQuery: Sendable {
+    public var owner: String
+    public var status: DeferredStatus?
+    public var model: String?
+    public var limit: Int
+    /// Continue after this id (newest first).
+    public var after: String?
+
+    public init(owner: String, status: DeferredStatus? = nil, model: String? = nil, limit: Int = 20, after: String? = nil) {
+        self.owner = owner
+        self.status = status
+        self.model = model
+        self.limit = limit
+        self.after = after
+    }
+}
+
+public struct ListPage: Sendable {
+    public var data: [DeferredRequest]
+    public var hasMore: Bool
+
+    public init(data: [DeferredRequest], hasMore: Bool) {
+        self.data = data
+        self.hasMore = hasMore
+    }
+}
+
+public struct BatchLineSource: Sendable {
+    public var line: Int
+    public var id: String
+    public var endpoint: String
+    public var body: [UInt8]
+
+    public init(line: Int, id: String, endpoint: String, body: [UInt8]) {
+        self.line = line
+        self.id = id
+        self.endpoint = endpoint
+        self.body = body
+    }
+}
+
+public struct BatchMember: Sendable, Equatable {
+    public var line: Int
+    public var attempts: Int
+
+    public init(line: Int, attempts: Int) {
+        self.line = line
+        self.attempts = attempts
+    }
+}

@@ -1,0 +1,205 @@
+import Logging
+import ServiceLifecycle
+
+/// Turns each group's queue into upstream batches when the flush policy says so: claims the
+/// requests, streams their JSONL to the provider, creates the batch, and hands it to the poller.
+public final class Flusher<Clock: WorkerClock>: Service {
+    public struct Configuration: Sendable {
+        public var policy: FlushPolicy
+        public var completionWindow: String
+        /// How often the queue is looked at when nothing rings.
+        public var idleCheck: Double
+        public var retry: RetryPolicy
+
+        public init(policy: FlushPolicy, completionWindow: String = "24h", idleCheck: Double = 1, retry: RetryPolicy = .init()) {
+            self.policy = policy
+            self.completionWindow = completionWindow
+            self.idleCheck = idleCheck
+            self.retry = retry
+        }
+    }
+
+    /// The metadata key that names our batch in the upstream batch, for recovery after a crash.
+    public static var metadataKey: String { "offpeak_batch_id" }
+
+    private let store: any DeferredStore
+    private let provider: any BatchProvider
+    private let configuration: Configuration
+    private let clock: Clock
+    private let logger: Logger
+    public let doorbell: Doorbell
+    private let onSubmitted: @Sendable () -> Void
+
+    public init(
+        store: any DeferredStore, provider: any BatchProvider, configuration: Configuration, clock: Clock,
+        logger: Logger, doorbell: Doorbell = Doorbell(), onSubmitted: @escaping @Sendable () -> Void = {}
+    ) {
+        self.store = store
+        self.provider = provider
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+        self.doorbell = doorbell
+        self.onSubmitted = onSubmitted
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await self.loop()
+        }
+    }
+
+    private func loop() async {
+        await resumePreparedBatches()
+        while !Task.isCancelled {
+            var wait = configuration.idleCheck
+            do {
+                if let due = try await flushDue() {
+                    wait = min(wait, max(0.01, due - clock.now()))
+                }
+            } catch {
+                logger.error("flush pass failed", metadata: ["error": "\(error)"])
+            }
+            await doorbell.wait(seconds: wait, clock: clock)
+        }
+    }
+
+    /// Batches left `preparing` by a stop or a crash: finish them (or find them upstream).
+    public func resumePreparedBatches() async {
+        do {
+            for batch in try await store.batches(in: .preparing) {
+                await submit(batch, recovering: true)
+            }
+        } catch {
+            logger.error("could not resume prepared batches", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Flushes every group that is due; returns when the next group will be due by age.
+    @discardableResult
+    public func flushDue() async throws -> Timestamp? {
+        var nextDue: Timestamp?
+        for backlog in try await store.backlogs() {
+            var backlog = backlog
+            let now = clock.now()
+            guard let trigger = configuration.policy.trigger(for: backlog, now: now) else {
+                let due = configuration.policy.dueAt(backlog)
+                nextDue = min(nextDue ?? due, due)
+                continue
+            }
+            // A large backlog may fill several files; a file that would be small waits for age.
+            var first = true
+            while first || configuration.policy.trigger(for: backlog, now: now) != nil {
+                first = false
+                guard let batch = try await store.claimBatch(
+                    id: Identifier.batch(), group: backlog.key, policy: configuration.policy, now: now)
+                else { break }
+                logger.info(
+                    "flushing group",
+                    metadata: [
+                        "batch": "\(batch.id)", "model": "\(batch.model)", "requests": "\(batch.requestCount)",
+                        "bytes": "\(batch.fileBytes)", "trigger": "\(trigger.rawValue)",
+                    ])
+                await submit(batch, recovering: false)
+                backlog.count -= batch.requestCount
+                backlog.lineBytes -= batch.fileBytes
+            }
+        }
+        return nextDue
+    }
+
+    /// Uploads and creates one batch; gives its requests back to the queue if the provider stays down.
+    func submit(_ batch: BatchRecord, recovering: Bool) async {
+        var metadata: Logger.Metadata = ["batch": "\(batch.id)", "model": "\(batch.model)"]
+        do {
+            if recovering, let existing = try await findUpstream(batch) {
+                try await store.markLive(
+                    batchID: batch.id, upstreamID: existing.id, upstreamStatus: existing.status, nextPollAt: clock.now(),
+                    now: clock.now())
+                logger.info("recovered upstream batch", metadata: metadata)
+                onSubmitted()
+                return
+            }
+            let fileID = try await upload(batch)
+            metadata["input_file"] = "\(fileID)"
+            try await store.recordUpload(batchID: batch.id, inputFileID: fileID)
+            let request = CreateBatchRequest(
+                inputFileID: fileID, endpoint: batch.endpoint, completionWindow: configuration.completionWindow,
+                metadata: [Self.metadataKey: batch.id])
+            let upstream = try await configuration.retry.run(clock: clock, onRetry: retryLogger("create", metadata)) {
+                () async throws(ProviderError) in try await provider.createBatch(request)
+            }
+            metadata["upstream"] = "\(upstream.id)"
+            try await store.markLive(
+                batchID: batch.id, upstreamID: upstream.id, upstreamStatus: upstream.status,
+                nextPollAt: clock.now(), now: clock.now())
+            logger.info("batch submitted", metadata: metadata)
+            onSubmitted()
+        } catch {
+            metadata["error"] = "\(error)"
+            logger.error("batch could not be submitted; its requests return to the queue", metadata: metadata)
+            do {
+                try await store.abandon(batchID: batch.id, now: clock.now())
+            } catch {
+                logger.error("could not return batch to the queue", metadata: ["batch": "\(batch.id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func findUpstream(_ batch: BatchRecord) async throws -> UpstreamBatch? {
+        guard batch.inputFileID != nil else { return nil }
+        let recent = try await configuration.retry.run(clock: clock) { () async throws(ProviderError) in
+            try await provider.recentBatches(limit: 100)
+        }
+        return recent.first { $0.metadata[Self.metadataKey] == batch.id }
+    }
+
+    private func upload(_ batch: BatchRecord) async throws -> String {
+        if let existing = batch.inputFileID { return existing }
+        let store = self.store
+        let batchID = batch.id
+        let makeReader: @Sendable () -> ChunkReader = {
+            let cursor = LineCursor(store: store, batchID: batchID)
+            return { try await cursor.next() }
+        }
+        return try await configuration.retry.run(clock: clock, onRetry: retryLogger("upload", ["batch": "\(batch.id)"])) {
+            () async throws(ProviderError) in
+            try await provider.uploadBatchFile(filename: "\(batch.id).jsonl", size: batch.fileBytes, makeReader: makeReader)
+        }
+    }
+
+    private func retryLogger(_ step: String, _ metadata: Logger.Metadata) -> (ProviderError, Int, Double) -> Void {
+        { [logger] error, attempt, wait in
+            var metadata = metadata
+            metadata["error"] = "\(error)"
+            metadata["attempt"] = "\(attempt)"
+            metadata["retry_in"] = "\(wait)"
+            logger.warning("provider \(step) failed; retrying", metadata: metadata)
+        }
+    }
+}
+
+/// Reads a batch's lines from the store a chunk at a time and renders them as JSONL.
+/// Pulled by one upload stream, one chunk after another.
+actor LineCursor {
+    private let store: any DeferredStore
+    private let batchID: String
+    private var after = 0
+
+    init(store: any DeferredStore, batchID: String) {
+        self.store = store
+        self.batchID = batchID
+    }
+
+    func next() async throws -> [UInt8]? {
+        let lines = try await store.batchLines(batchID: batchID, after: after, limit: 512)
+        guard let last = lines.last else { return nil }
+        after = last.line
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(lines.reduce(0) { $0 + $1.body.count + 96 })
+        for line in lines {
+            BatchLine.append(id: line.id, endpoint: line.endpoint, body: line.body, to: &bytes)
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,163 @@
+import Logging
+import ServiceLifecycle
+
+/// Polls live upstream batches; when one ends, reads its output and error files line by line and
+/// applies the outcome rules to every request it held.
+public final class Poller<Clock: WorkerClock>: Service {
+    public struct Configuration: Sendable {
+        public var interval: Double
+        public var rules: OutcomeRules
+        public var retry: RetryPolicy
+        /// Batches polled at once.
+        public var concurrency: Int
+
+        public init(interval: Double, rules: OutcomeRules, retry: RetryPolicy = .init(), concurrency: Int = 4) {
+            self.interval = interval
+            self.rules = rules
+            self.retry = retry
+            self.concurrency = max(1, concurrency)
+        }
+    }
+
+    private let store: any DeferredStore
+    private let provider: any BatchProvider
+    private let configuration: Configuration
+    private let clock: Clock
+    private let logger: Logger
+    public let doorbell: Doorbell
+    private let onTerminal: @Sendable ([DeferredRequest]) async -> Void
+
+    public init(
+        store: any DeferredStore, provider: any BatchProvider, configuration: Configuration, clock: Clock,
+        logger: Logger, doorbell: Doorbell = Doorbell(), onTerminal: @escaping @Sendable ([DeferredRequest]) async -> Void
+    ) {
+        self.store = store
+        self.provider = provider
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+        self.doorbell = doorbell
+        self.onTerminal = onTerminal
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                var wait = self.configuration.interval
+                do {
+                    try await self.pollDue()
+                    if let next = try await self.store.nextPollAt() {
+                        wait = min(wait, max(0.01, next - self.clock.now()))
+                    }
+                } catch {
+                    self.logger.error("poll pass failed", metadata: ["error": "\(error)"])
+                }
+                await self.doorbell.wait(seconds: wait, clock: self.clock)
+            }
+        }
+    }
+
+    /// Polls every live batch that is due, a bounded number at a time.
+    public func pollDue() async throws {
+        let now = clock.now()
+        let due = try await store.batches(in: .live).filter { ($0.nextPollAt ?? 0) <= now }
+        await withTaskGroup(of: Void.self) { group in
+            var iterator = due.makeIterator()
+            for _ in 0..<configuration.concurrency {
+                guard let batch = iterator.next() else { break }
+                group.addTask { await self.poll(batch) }
+            }
+            while await group.next() != nil {
+                guard let batch = iterator.next() else { continue }
+                group.addTask { await self.poll(batch) }
+            }
+        }
+    }
+
+    func poll(_ batch: BatchRecord) async {
+        guard let upstreamID = batch.upstreamID else { return }
+        let metadata: Logger.Metadata = ["batch": "\(batch.id)", "upstream": "\(upstreamID)"]
+        do {
+            let upstream = try await provider.batch(id: upstreamID)
+            guard upstream.isTerminal else {
+                if upstream.status != batch.upstreamStatus {
+                    logger.info("batch status", metadata: metadata.merging(["status": "\(upstream.status)"]) { $1 })
+                }
+                try await store.recordPoll(
+                    batchID: batch.id, upstreamStatus: upstream.status, nextPollAt: clock.now() + configuration.interval)
+                return
+            }
+            logger.info("batch ended", metadata: metadata.merging(["status": "\(upstream.status)"]) { $1 })
+            try await collect(batch, upstream)
+        } catch {
+            var metadata = metadata
+            metadata["error"] = "\(error)"
+            logger.warning("poll failed; will poll again", metadata: metadata)
+            try? await store.recordPoll(
+                batchID: batch.id, upstreamStatus: batch.upstreamStatus ?? "unknown",
+                nextPollAt: clock.now() + configuration.interval)
+        }
+    }
+
+    /// Applies the outcome of an ended batch to each request it held (contract section 3).
+    public func collect(_ batch: BatchRecord, _ upstream: UpstreamBatch) async throws {
+        let members = try await store.pendingMembers(batchID: batch.id)
+        let rules = configuration.rules
+        var settled: [DeferredRequest] = []
+        if upstream.status == "failed" {
+            var named: [Int: DeferredError] = [:]
+            for error in upstream.errors {
+                if let line = error.line { named[line] = DeferredError(code: error.code, message: error.message) }
+            }
+            let outcomes = members.map { id, member in
+                (id: id, disposition: rules.dispositionAfterValidationFailure(
+                    named: named[member.line], anyNamed: !named.isEmpty, attempts: member.attempts))
+            }
+            settled += try await store.settle(batchID: batch.id, outcomes: outcomes, now: clock.now())
+        } else {
+            let seen = SeenSet()
+            for fileID in [upstream.outputFileID, upstream.errorFileID].compactMap({ $0 }) {
+                try await provider.readFileLines(id: fileID) { lines in
+                    var outcomes: [(id: String, disposition: RowDisposition)] = []
+                    outcomes.reserveCapacity(lines.count)
+                    for raw in lines {
+                        guard let line = try? OutputLine.parse(raw), let member = members[line.customID] else {
+                            self.logger.warning("ignoring an output line that names no request of this batch",
+                                                metadata: ["batch": "\(batch.id)"])
+                            continue
+                        }
+                        outcomes.append((line.customID, rules.disposition(for: line, attempts: member.attempts)))
+                    }
+                    await seen.insert(outcomes.map(\.id))
+                    let done = try await self.store.settle(batchID: batch.id, outcomes: outcomes, now: self.clock.now())
+                    await seen.append(done)
+                }
+            }
+            let seenIDs = await seen.ids
+            let missing = members.filter { !seenIDs.contains($0.key) }.map { id, member in
+                (id: id, disposition: rules.disposition(for: nil, attempts: member.attempts))
+            }
+            settled += await seen.settled
+            settled += try await store.settle(batchID: batch.id, outcomes: missing, now: clock.now())
+        }
+        try await store.endBatch(batchID: batch.id, upstreamStatus: upstream.status, now: clock.now())
+        logger.info(
+            "batch collected",
+            metadata: ["batch": "\(batch.id)", "requests": "\(members.count)", "terminal": "\(settled.count)"])
+        await onTerminal(settled)
+    }
+}
+
+/// What one collection has seen so far, shared with the file reader's callback.
+private actor SeenSet {
+    var ids: Set<String> = []
+    var settled: [DeferredRequest] = []
+
+    func insert(_ new: [String]) {
+        ids.formUnion(new)
+    }
+
+    func append(_ done: [DeferredRequest]) {
+        settled += done
+    }
+}

@@ -1,0 +1,128 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import OffpeakCore
+
+/// `/v1/deferred`: the object, its result, cancellation and the list (contract section 4).
+struct DeferredResults: Sendable {
+    let store: any DeferredStore
+    let waiters: ResultWaiters
+    let maxWait: Double
+    let pollInterval: Double
+    let clock: SystemClock
+
+    func register(on group: RouterGroup<GatewayContext>) {
+        group.get("deferred") { request, context in try await list(request, context) }
+        group.get("deferred/:id") { request, context in try await object(request, context) }
+        group.get("deferred/:id/result") { _, context in try await result(context) }
+        group.delete("deferred/:id") { _, context in try await cancel(context) }
+    }
+
+    private func find(_ context: GatewayContext) async throws -> DeferredRequest {
+        let id = try context.parameters.require("id")
+        guard let found = try await store.request(id: id, owner: context.owner) else {
+            throw OpenAIError(.notFound, "No deferred request found with id '\(id)'.", param: "id", code: "deferred_request_not_found")
+        }
+        return found
+    }
+
+    /// Re-reads the request until it is terminal or `seconds` have passed.
+    func waitUntilTerminal(id: String, owner: String, seconds: Double) async -> DeferredRequest? {
+        let deadline = clock.now() + seconds
+        while true {
+            guard let current = try? await store.request(id: id, owner: owner) else { return nil }
+            let left = deadline - clock.now()
+            if current.status.isTerminal || left <= 0 { return current }
+            // Woken by the poller in this process; the re-read each second also sees other processes' work.
+            await waiters.wait(for: id, seconds: min(left, 1), clock: clock)
+        }
+    }
+
+    private func object(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        var found = try await find(context)
+        let prefer = PreferHeader(request.headers[values: .prefer])
+        if let wait = prefer.wait, wait > 0, !found.status.isTerminal {
+            found = await waitUntilTerminal(id: found.id, owner: context.owner, seconds: min(wait, maxWait)) ?? found
+        }
+        return JSONResponse.make(found.jsonObject())
+    }
+
+    private func result(_ context: GatewayContext) async throws -> Response {
+        resultResponse(try await find(context))
+    }
+
+    /// The provider's answer when there is one; otherwise what the request's state says.
+    func resultResponse(_ found: DeferredRequest) -> Response {
+        var headers: HTTPFields = [:]
+        headers[.offpeakRequestID] = found.id
+        switch found.status {
+        case .completed, .failed:
+            if let response = found.response, !response.body.isEmpty {
+                return JSONResponse.make(response.body, status: .init(code: response.statusCode), headers: headers)
+            }
+            let error = found.error ?? DeferredError(code: "upstream_error", message: "The provider gave no result for this request.")
+            return JSONResponse.make(
+                OpenAIError.body(message: error.message, type: "upstream_error", param: nil, code: error.code),
+                status: .badGateway, headers: headers)
+        case .cancelled:
+            return JSONResponse.make(
+                OpenAIError.body(
+                    message: "This deferred request was cancelled before it was submitted.", type: "invalid_request_error",
+                    param: nil, code: "request_cancelled"),
+                status: .conflict, headers: headers)
+        case .queued, .submitted:
+            headers[.retryAfter] = String(Int(max(1, min(pollInterval, 60)).rounded(.up)))
+            return JSONResponse.make(found.jsonObject(), status: .accepted, headers: headers)
+        }
+    }
+
+    private func cancel(_ context: GatewayContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        switch try await store.cancel(id: id, owner: context.owner, now: clock.now()) {
+        case .cancelled(let request):
+            waiters.notify([request.id])
+            return JSONResponse.make(request.jsonObject())
+        case .notQueued(let request):
+            if request.status == .cancelled { return JSONResponse.make(request.jsonObject()) }
+            throw OpenAIError(
+                .conflict, "This deferred request is \(request.status.rawValue) and can no longer be cancelled.",
+                code: request.status == .submitted ? "already_submitted" : "already_\(request.status.rawValue)")
+        case .notFound:
+            throw OpenAIError(.notFound, "No deferred request found with id '\(id)'.", param: "id", code: "deferred_request_not_found")
+        }
+    }
+
+    private func list(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        var query = ListQuery(owner: context.owner)
+        if let status = parameters.get("status"), !status.isEmpty {
+            guard let value = DeferredStatus(rawValue: status) else {
+                let names = DeferredStatus.allCases.map(\.rawValue).joined(separator: ", ")
+                throw OpenAIError(.badRequest, "status must be one of \(names).", param: "status", code: "invalid_status")
+            }
+            query.status = value
+        }
+        if let model = parameters.get("model"), !model.isEmpty { query.model = model }
+        if let limit = parameters.get("limit") {
+            guard let value = Int(limit), (1...100).contains(value) else {
+                throw OpenAIError(.badRequest, "limit must be a whole number from 1 to 100.", param: "limit", code: "invalid_limit")
+            }
+            query.limit = value
+        }
+        if let after = parameters.get("after"), !after.isEmpty { query.after = after }
+        let page = try await store.list(query)
+        var writer = JSONWriter(reservingCapacity: 1024 * max(1, page.data.count))
+        writer.beginObject()
+        writer.field("object", "list")
+        writer.key("data")
+        writer.beginArray()
+        for item in page.data { item.write(to: &writer) }
+        writer.endArray()
+        writer.field("first_id", page.data.first?.id)
+        writer.field("last_id", page.data.last?.id)
+        writer.key("has_more")
+        writer.bool(page.hasMore)
+        writer.endObject()
+        return JSONResponse.make(writer.bytes)
+    }
+}

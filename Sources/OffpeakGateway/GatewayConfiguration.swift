@@ -1,0 +1,74 @@
+import Configuration
+import Foundation
+import OffpeakCore
+
+/// Every setting of `offpeak serve` (contract section 1), read once at the entry point.
+public struct GatewayConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var database = "offpeak.sqlite"
+    public var upstreamURL = "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"
+    public var upstreamAPIKey = ""
+    public var clientKeys: [String] = []
+    public var flush = FlushPolicy()
+    public var pollInterval = 30.0
+    public var completionWindow = "24h"
+    public var maxAttempts = 3
+    public var maxRequestBytes = 6_291_456
+    public var webhookSecret: String?
+    public var webhookRetryDelays: [Double] = [5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200]
+    public var allowPrivateCallbacks = false
+    /// The longest `Prefer: wait=N` honoured, in seconds.
+    public var maxWait = 60.0
+
+    public init() {}
+
+    public struct Invalid: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Reads the settings; flags come first in `reader`'s providers, then `OFFPEAK_*` variables.
+    public init(reader: ConfigReader) throws {
+        host = reader.string(forKey: "host", default: host)
+        port = reader.int(forKey: "port", default: port)
+        database = reader.string(forKey: "database", default: database)
+        upstreamURL = reader.string(forKey: "upstream.url", default: upstreamURL)
+        upstreamAPIKey = reader.string(forKey: "upstream.api.key", isSecret: true, default: "")
+        clientKeys = reader.string(forKey: "api.keys", isSecret: true, default: "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        flush = FlushPolicy(
+            maxRequests: reader.int(forKey: "flush.max.requests", default: 10_000),
+            maxBytes: reader.int(forKey: "flush.max.bytes", default: 104_857_600),
+            maxAge: try Self.seconds(reader.string(forKey: "flush.max.age", default: "60"), "flush max age"))
+        pollInterval = try Self.seconds(reader.string(forKey: "poll.interval", default: "30"), "poll interval")
+        completionWindow = reader.string(forKey: "completion.window", default: completionWindow)
+        maxAttempts = reader.int(forKey: "max.attempts", default: maxAttempts)
+        maxRequestBytes = reader.int(forKey: "max.request.bytes", default: maxRequestBytes)
+        webhookSecret = reader.string(forKey: "webhook.secret", isSecret: true)
+        let delays = reader.string(forKey: "webhook.retry.delays", default: "")
+        if !delays.isEmpty {
+            webhookRetryDelays = try delays.split(separator: ",").map {
+                try Self.seconds($0.trimmingCharacters(in: .whitespaces), "webhook retry delay")
+            }
+        }
+        allowPrivateCallbacks = reader.bool(forKey: "allow.private.callbacks", default: false)
+        try validate()
+    }
+
+    public func validate() throws {
+        guard upstreamURL.hasPrefix("http://") || upstreamURL.hasPrefix("https://") else {
+            throw Invalid(description: "OFFPEAK_UPSTREAM_URL must be an http(s) URL ending in /v1, not '\(upstreamURL)'")
+        }
+        guard (0...65535).contains(port) else { throw Invalid(description: "OFFPEAK_PORT must be 0 to 65535") }
+        guard maxAttempts >= 1 else { throw Invalid(description: "OFFPEAK_MAX_ATTEMPTS must be at least 1") }
+        guard pollInterval > 0 else { throw Invalid(description: "OFFPEAK_POLL_INTERVAL must be positive") }
+        guard maxRequestBytes > 0 else { throw Invalid(description: "OFFPEAK_MAX_REQUEST_BYTES must be positive") }
+    }
+
+    static func seconds(_ text: String, _ name: String) throws -> Double {
+        guard let value = Double(text), value >= 0, value.isFinite else {
+            throw Invalid(description: "\(name) must be a number of seconds, not '\(text)'")
+        }
+        return value
+    }
+}

@@ -1,0 +1,59 @@
+import AsyncHTTPClient
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Forwards a call to the provider as it is, with the gateway's key, and relays the answer as it
+/// arrives: bodies stream both ways, so server-sent events reach the client chunk by chunk.
+struct Passthrough: Sendable {
+    let client: HTTPClient
+    let upstreamURL: String
+    let apiKey: String
+    let logger: Logger
+
+    /// Headers that belong to one connection, or that the gateway sets itself.
+    static let dropped: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "host",
+        "authorization", "content-length", "offpeak-defer", "offpeak-callback-url", "expect",
+    ]
+
+    func forward(_ request: Request, context: GatewayContext) async throws -> Response {
+        // `/v1/chat/completions?x` → `{upstream}/chat/completions?x`
+        let path = request.uri.path.dropFirst("/v1".count)
+        var url = upstreamURL + path
+        if let query = request.uri.query, !query.isEmpty { url += "?" + query }
+        var upstream = HTTPClientRequest(url: url)
+        upstream.method = HTTPMethod(rawValue: request.method.rawValue)
+        for field in request.headers where !Self.dropped.contains(field.name.canonicalName) {
+            upstream.headers.add(name: field.name.rawName, value: field.value)
+        }
+        upstream.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
+        let length = request.headers[.contentLength].flatMap(Int64.init)
+        if length != 0, request.method != .get, request.method != .head {
+            upstream.body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(upstream, timeout: .seconds(3600))
+        } catch {
+            logger.warning("passthrough failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            throw OpenAIError(.badGateway, "The provider could not be reached.", type: "upstream_error", code: "upstream_unreachable")
+        }
+        var headers = HTTPFields()
+        for header in response.headers where !Self.dropped.contains(header.name.lowercased()) {
+            if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
+        }
+        let contentLength = response.headers.first(name: "content-length").flatMap(Int.init)
+        let body = response.body
+        return Response(
+            status: .init(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase), headers: headers,
+            body: ResponseBody(contentLength: contentLength) { writer in
+                for try await chunk in body {
+                    try await writer.write(chunk)
+                }
+                try await writer.finish(nil)
+            })
+    }
+}

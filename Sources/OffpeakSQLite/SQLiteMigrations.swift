@@ -1,0 +1,68 @@
+import GRDB
+
+/// The schema, one named migration per change. Never edit a shipped migration: add one.
+enum SQLiteMigrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: requests and batches") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE deferred_requests (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        owner TEXT NOT NULL,
+                        endpoint TEXT NOT NULL,
+                        model TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        submitted_at REAL,
+                        completed_at REAL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        batch_id TEXT,
+                        batch_line INTEGER,
+                        upstream_batch_id TEXT,
+                        callback_url TEXT,
+                        idempotency_key TEXT,
+                        body_digest TEXT NOT NULL,
+                        body_bytes INTEGER NOT NULL,
+                        line_bytes INTEGER NOT NULL,
+                        response_status INTEGER,
+                        response_request_id TEXT,
+                        error_code TEXT,
+                        error_message TEXT,
+                        prompt_tokens INTEGER,
+                        completion_tokens INTEGER,
+                        delivery_status TEXT NOT NULL DEFAULT 'none',
+                        delivery_attempts INTEGER NOT NULL DEFAULT 0,
+                        delivery_last_status INTEGER,
+                        delivery_last_error TEXT,
+                        -- large values last, so that reading the others never walks their pages
+                        response_body BLOB,
+                        body BLOB NOT NULL
+                    );
+                    CREATE UNIQUE INDEX deferred_idempotency ON deferred_requests(owner, idempotency_key)
+                        WHERE idempotency_key IS NOT NULL;
+                    CREATE INDEX deferred_queue ON deferred_requests(endpoint, model, seq) WHERE status = 'queued';
+                    CREATE INDEX deferred_batch ON deferred_requests(batch_id, batch_line) WHERE batch_id IS NOT NULL;
+                    CREATE INDEX deferred_owner ON deferred_requests(owner, seq);
+
+                    CREATE TABLE batches (
+                        id TEXT PRIMARY KEY,
+                        endpoint TEXT NOT NULL,
+                        model TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        request_count INTEGER NOT NULL,
+                        file_bytes INTEGER NOT NULL,
+                        created_at REAL NOT NULL,
+                        input_file_id TEXT,
+                        upstream_id TEXT,
+                        upstream_status TEXT,
+                        next_poll_at REAL,
+                        ended_at REAL
+                    );
+                    CREATE INDEX batches_state ON batches(state, next_poll_at);
+                    """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,307 @@
+import Foundation
+import GRDB
+import OffpeakCore
+
+/// The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so that a commit
+/// has reached the disk before the caller is told it happened.
+public struct SQLiteStore: DeferredStore {
+    private let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        configuration.busyMode = .timeout(10)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try SQLiteMigrations.migrator.migrate(pool)
+    }
+
+    public func ping() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    // MARK: Intake and results
+
+    public func accept(_ new: NewDeferredRequest) async throws -> AcceptResult {
+        try await pool.write { db in
+            let record = new.record
+            if let key = record.idempotencyKey,
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT \(requestColumns) FROM deferred_requests WHERE owner = ? AND idempotency_key = ?",
+                    arguments: [record.owner, key])
+            {
+                let existing = DeferredRequest(row: row)
+                return existing.bodyDigest == record.bodyDigest ? .existing(existing) : .conflict(existing)
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO deferred_requests (id, owner, endpoint, model, status, created_at, attempts,
+                        callback_url, idempotency_key, body_digest, body_bytes, line_bytes, delivery_status, body)
+                    VALUES (?, ?, ?, ?, 'queued', ?, 0, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    record.id, record.owner, record.endpoint, record.model, record.createdAt, record.callbackURL,
+                    record.idempotencyKey, record.bodyDigest, new.body.count,
+                    BatchLine.size(id: record.id, endpoint: record.endpoint, bodyBytes: new.body.count),
+                    record.delivery.status.rawValue, Data(new.body),
+                ])
+            return .created(record)
+        }
+    }
+
+    public func request(id: String, owner: String) async throws -> DeferredRequest? {
+        try await pool.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT \(requestColumns) FROM deferred_requests WHERE id = ? AND owner = ?",
+                arguments: [id, owner]
+            ).map(DeferredRequest.init(row:))
+        }
+    }
+
+    public func list(_ query: ListQuery) async throws -> ListPage {
+        try await pool.read { db in
+            var sql = "SELECT \(requestColumns) FROM deferred_requests WHERE owner = ?"
+            var arguments: StatementArguments = [query.owner]
+            if let status = query.status {
+                sql += " AND status = ?"
+                arguments += [status.rawValue]
+            }
+            if let model = query.model {
+                sql += " AND model = ?"
+                arguments += [model]
+            }
+            if let after = query.after {
+                sql += " AND seq < COALESCE((SELECT seq FROM deferred_requests WHERE id = ? AND owner = ?), 0)"
+                arguments += [after, query.owner]
+            }
+            sql += " ORDER BY seq DESC LIMIT ?"
+            arguments += [query.limit + 1]
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments).map(DeferredRequest.init(row:))
+            return ListPage(data: Array(rows.prefix(query.limit)), hasMore: rows.count > query.limit)
+        }
+    }
+
+    public func cancel(id: String, owner: String, now: Timestamp) async throws -> CancelResult {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE deferred_requests SET status = 'cancelled', completed_at = ?
+                    WHERE id = ? AND owner = ? AND status = 'queued'
+                    """,
+                arguments: [now, id, owner])
+            let changed = db.changesCount > 0
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT \(requestColumns) FROM deferred_requests WHERE id = ? AND owner = ?",
+                    arguments: [id, owner])
+            else { return .notFound }
+            let request = DeferredRequest(row: row)
+            return changed ? .cancelled(request) : .notQueued(request)
+        }
+    }
+
+    // MARK: Flusher
+
+    public func backlogs() async throws -> [GroupBacklog] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT endpoint, model, COUNT(*) AS n, SUM(line_bytes) AS bytes, MIN(created_at) AS oldest
+                    FROM deferred_requests WHERE status = 'queued' GROUP BY endpoint, model
+                    """
+            ).map { row in
+                GroupBacklog(
+                    key: GroupKey(endpoint: row["endpoint"], model: row["model"]), count: row["n"],
+                    lineBytes: row["bytes"], oldestCreatedAt: row["oldest"])
+            }
+        }
+    }
+
+    public func claimBatch(id: String, group: GroupKey, policy: FlushPolicy, now: Timestamp) async throws -> BatchRecord? {
+        try await pool.write { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT seq, line_bytes FROM deferred_requests
+                    WHERE status = 'queued' AND endpoint = ? AND model = ? ORDER BY seq LIMIT ?
+                    """,
+                arguments: [group.endpoint, group.model, policy.maxRequests])
+            let sizes = rows.map { row -> Int in row["line_bytes"] }
+            let (count, bytes) = policy.take(lineSizes: sizes)
+            guard count > 0 else { return nil }
+            let update = try db.makeStatement(
+                sql: """
+                    UPDATE deferred_requests SET status = 'submitted', batch_id = ?, batch_line = ?,
+                        attempts = attempts + 1, submitted_at = ?
+                    WHERE seq = ?
+                    """)
+            for (index, row) in rows.prefix(count).enumerated() {
+                let seq: Int64 = row["seq"]
+                try update.execute(arguments: [id, index + 1, now, seq])
+            }
+            let batch = BatchRecord(
+                id: id, endpoint: group.endpoint, model: group.model, requestCount: count, fileBytes: bytes, createdAt: now)
+            try db.execute(
+                sql: """
+                    INSERT INTO batches (id, endpoint, model, state, request_count, file_bytes, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [id, group.endpoint, group.model, BatchState.preparing.rawValue, count, bytes, now])
+            return batch
+        }
+    }
+
+    public func batchLines(batchID: String, after: Int, limit: Int) async throws -> [BatchLineSource] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT batch_line, id, endpoint, body FROM deferred_requests
+                    WHERE batch_id = ? AND batch_line > ? ORDER BY batch_line LIMIT ?
+                    """,
+                arguments: [batchID, after, limit]
+            ).map { row in
+                let body: Data = row["body"]
+                return BatchLineSource(line: row["batch_line"], id: row["id"], endpoint: row["endpoint"], body: Array(body))
+            }
+        }
+    }
+
+    public func batches(in state: BatchState) async throws -> [BatchRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM batches WHERE state = ? ORDER BY created_at", arguments: [state.rawValue])
+                .map(BatchRecord.init(row:))
+        }
+    }
+
+    public func recordUpload(batchID: String, inputFileID: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE batches SET input_file_id = ? WHERE id = ?", arguments: [inputFileID, batchID])
+        }
+    }
+
+    public func markLive(batchID: String, upstreamID: String, upstreamStatus: String, nextPollAt: Timestamp, now: Timestamp)
+        async throws
+    {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE batches SET state = 'live', upstream_id = ?, upstream_status = ?, next_poll_at = ?
+                    WHERE id = ?
+                    """,
+                arguments: [upstreamID, upstreamStatus, nextPollAt, batchID])
+            try db.execute(
+                sql: "UPDATE deferred_requests SET upstream_batch_id = ? WHERE batch_id = ? AND status = 'submitted'",
+                arguments: [upstreamID, batchID])
+        }
+    }
+
+    public func abandon(batchID: String, now: Timestamp) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE deferred_requests SET status = 'queued', batch_id = NULL, batch_line = NULL,
+                        upstream_batch_id = NULL, submitted_at = NULL, attempts = MAX(0, attempts - 1)
+                    WHERE batch_id = ? AND status = 'submitted'
+                    """,
+                arguments: [batchID])
+            try db.execute(
+                sql: "UPDATE batches SET state = 'abandoned', ended_at = ? WHERE id = ?", arguments: [now, batchID])
+        }
+    }
+
+    // MARK: Poller
+
+    public func nextPollAt() async throws -> Timestamp? {
+        try await pool.read { db in
+            try Double.fetchOne(db, sql: "SELECT MIN(next_poll_at) FROM batches WHERE state = 'live'")
+        }
+    }
+
+    public func recordPoll(batchID: String, upstreamStatus: String, nextPollAt: Timestamp) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE batches SET upstream_status = ?, next_poll_at = ? WHERE id = ?",
+                arguments: [upstreamStatus, nextPollAt, batchID])
+        }
+    }
+
+    public func pendingMembers(batchID: String) async throws -> [String: BatchMember] {
+        try await pool.read { db in
+            var members: [String: BatchMember] = [:]
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: "SELECT id, batch_line, attempts FROM deferred_requests WHERE batch_id = ? AND status = 'submitted'",
+                arguments: [batchID])
+            while let row = try cursor.next() {
+                members[row["id"]] = BatchMember(line: row["batch_line"], attempts: row["attempts"])
+            }
+            return members
+        }
+    }
+
+    public func settle(batchID: String, outcomes: [(id: String, disposition: RowDisposition)], now: Timestamp)
+        async throws -> [DeferredRequest]
+    {
+        guard !outcomes.isEmpty else { return [] }
+        return try await pool.write { db in
+            let finish = try db.makeStatement(
+                sql: """
+                    UPDATE deferred_requests SET status = ?, completed_at = ?, response_status = ?,
+                        response_request_id = ?, response_body = ?, error_code = ?, error_message = ?,
+                        prompt_tokens = ?, completion_tokens = ?,
+                        delivery_status = CASE WHEN callback_url IS NULL THEN delivery_status ELSE 'pending' END
+                    WHERE id = ? AND batch_id = ? AND status = 'submitted'
+                    """)
+            let requeue = try db.makeStatement(
+                sql: """
+                    UPDATE deferred_requests SET status = 'queued', batch_id = NULL, batch_line = NULL,
+                        upstream_batch_id = NULL, submitted_at = NULL, attempts = attempts - ?
+                    WHERE id = ? AND batch_id = ? AND status = 'submitted'
+                    """)
+            var finished: [String] = []
+            for (id, disposition) in outcomes {
+                switch disposition {
+                case .complete(let response, let usage):
+                    try finish.execute(arguments: [
+                        DeferredStatus.completed.rawValue, now, response.statusCode, response.requestID,
+                        Data(response.body), nil, nil, usage?.promptTokens, usage?.completionTokens, id, batchID,
+                    ])
+                case .fail(let error, let response):
+                    try finish.execute(arguments: [
+                        DeferredStatus.failed.rawValue, now, response?.statusCode, response?.requestID,
+                        response.map { Data($0.body) }, error.code, error.message, nil, nil, id, batchID,
+                    ])
+                case .requeue(_, let refund):
+                    try requeue.execute(arguments: [refund ? 1 : 0, id, batchID])
+                    continue
+                }
+                if db.changesCount > 0 { finished.append(id) }
+            }
+            return try finished.chunked(500).flatMap { ids in
+                try Row.fetchAll(
+                    db,
+                    sql: "SELECT \(requestColumns) FROM deferred_requests WHERE id IN (\(databaseQuestionMarks(count: ids.count)))",
+                    arguments: StatementArguments(ids)
+                ).map(DeferredRequest.init(row:))
+            }
+        }
+    }
+
+    public func endBatch(batchID: String, upstreamStatus: String, now: Timestamp) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE batches SET state = 'ended', upstream_status = ?, ended_at = ?, next_poll_at = NULL WHERE id = ?",
+                arguments: [upstreamStatus, now, batchID])
+        }
+    }
+}
+
+extension Array {
+    func chunked(_ size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}
