@@ -110,16 +110,19 @@ let package = Package(
         ),
         .testTarget(
             name: "OffpeakCoreTests",
-            dependencies: ["OffpeakCore", "OffpeakSQLite"],
+            dependencies: [
+                "OffpeakCore", "OffpeakSQLite",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "OffpeakEndToEndTests",
             dependencies: [
-                "OffpeakGateway",
-                "OffpeakSimulator",
+                "Offpeak",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -34,10 +34,12 @@ struct DemoCommand: AsyncParsableCommand {
         let store = try SQLiteStore(path: folder.appendingPathComponent("offpeak.sqlite").path)
 
         let script = DemoScript(client: client, requests: requests)
+        // Two service groups, so that each server stops gracefully once the script is done.
+        let simulatorGroup = ServiceGroup(services: [simulator], gracefulShutdownSignals: [], logger: logger)
         var failure: (any Error)?
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await simulator.runService(gracefulShutdownSignals: []) }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await simulatorGroup.run() }
+            do {
                 let simulatorPort = try await ports.simulator()
                 var configuration = GatewayConfiguration()
                 configuration.port = 0
@@ -48,14 +50,20 @@ struct DemoCommand: AsyncParsableCommand {
                 let gateway = Gateway.build(
                     configuration: configuration, store: store, httpClient: client, logger: logger,
                     onRunning: { port in await ports.set(gateway: port) })
-                group.addTask { try await gateway.runService(gracefulShutdownSignals: []) }
-                let gatewayPort = try await ports.gateway()
-                try await script.run(gateway: "http://127.0.0.1:\(gatewayPort)", simulator: "http://127.0.0.1:\(simulatorPort)")
-                group.cancelAll()
+                let gatewayGroup = ServiceGroup(services: [gateway], gracefulShutdownSignals: [], logger: logger)
+                group.addTask { try? await gatewayGroup.run() }
+                do {
+                    let gatewayPort = try await ports.gateway()
+                    try await script.run(
+                        gateway: "http://127.0.0.1:\(gatewayPort)", simulator: "http://127.0.0.1:\(simulatorPort)")
+                } catch {
+                    failure = error
+                }
+                await gatewayGroup.triggerGracefulShutdown()
+            } catch {
+                failure = error
             }
-        } catch is CancellationError {
-        } catch {
-            failure = error
+            await simulatorGroup.triggerGracefulShutdown()
         }
         try? await client.shutdown()
         if let failure { throw failure }

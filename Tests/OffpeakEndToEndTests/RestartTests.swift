@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+
+/// Nothing answered 202 is lost: not to SIGKILL, not to SIGTERM.
+@Suite(.serialized) struct RestartTests {
+    func sendMany(_ cluster: Cluster, count: Int, models: [String]) async throws -> [String] {
+        try await withThrowingTaskGroup(of: String.self) { group in
+            var ids: [String] = []
+            var next = 0
+            func add() {
+                let index = next
+                next += 1
+                group.addTask {
+                    let answer = try await cluster.deferred(chatBody(model: models[index % models.count], "request \(index)"))
+                    guard answer.status == 202, let id = answer.json?["id"] as? String else {
+                        throw Timeout(description: "request \(index) was answered \(answer.status)")
+                    }
+                    return id
+                }
+            }
+            for _ in 0..<8 { add() }
+            while let id = try await group.next() {
+                ids.append(id)
+                if next < count { add() }
+            }
+            return ids
+        }
+    }
+
+    @Test func everyAcceptedRequestCompletesAfterSIGKILLAndRestart() async throws {
+        let cluster = try await Cluster(name: "crash", batchDelay: 1)
+        let ids = try await sendMany(cluster, count: 200, models: ["qwen-plus", "qwen-flash"])
+        cluster.gateway.kill()
+        #expect(ids.count == 200)
+        try await cluster.restartGateway()
+        let objects = try await cluster.waitTerminal(ids)
+        #expect(objects.values.allSatisfy { $0["status"] as? String == "completed" })
+        var seen: [String: Int] = [:]
+        for batch in try await cluster.upstreamBatches() {
+            for id in batch.customIDs { seen[id, default: 0] += 1 }
+        }
+        #expect(Set(seen.keys) == Set(ids))
+        #expect(seen.values.allSatisfy { $0 == 1 }, "no request was sent in two batches")
+    }
+
+    @Test func sigtermStopsCleanlyAndTheWorkResumesOnStart() async throws {
+        let cluster = try await Cluster(name: "sigterm", batchDelay: 1)
+        let ids = try await sendMany(cluster, count: 40, models: ["qwen-plus"])
+        let status = await cluster.gateway.terminate()
+        #expect(status == 0, "graceful shutdown exits 0")
+        try await cluster.restartGateway()
+        let objects = try await cluster.waitTerminal(ids)
+        #expect(objects.values.allSatisfy { $0["status"] as? String == "completed" })
+    }
+
+    @Test func serveRefusesToStartWithoutAnUpstreamKey() async throws {
+        let process = Process()
+        process.executableURL = OffpeakProcess.binary
+        process.arguments = ["serve", "--port", "0", "--database", FileManager.default.temporaryDirectory.appendingPathComponent("never-\(UUID().uuidString).sqlite").path]
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OFFPEAK_") }
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = Pipe()
+        try process.run()
+        process.waitUntilExit()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus != 0)
+        #expect(message.contains("OFFPEAK_UPSTREAM_API_KEY"))
+        #expect(message.split(separator: "\n").count == 1, "one clear line")
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Synchronization
+
+/// A simulator process and a gateway process in front of it, with a database file of their own.
+final class Cluster: Sendable {
+    let simulator: OffpeakProcess
+    let database: String
+    let environment: [String: String]
+    private let gatewayBox: GatewayBox
+
+    var gateway: OffpeakProcess { gatewayBox.current }
+    var v1: String { gateway.url + "/v1" }
+    var upstream: String { simulator.url + "/v1" }
+
+    /// Small thresholds so that batches flush and end within a second or two.
+    static let fastSettings: [String: String] = [
+        "OFFPEAK_FLUSH_MAX_REQUESTS": "15",
+        "OFFPEAK_FLUSH_MAX_AGE": "0.5",
+        "OFFPEAK_POLL_INTERVAL": "0.2",
+    ]
+
+    init(
+        name: String, batchDelay: Double = 0.5, simulatorArguments: [String] = [], gateway settings: [String: String] = [:]
+    ) async throws {
+        simulator = try await OffpeakProcess(
+            arguments: ["simulate", "--port", "0", "--batch-delay", String(batchDelay), "--api-key", "sk-upstream"]
+                + simulatorArguments,
+            name: "\(name)-simulator")
+        database = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-\(name)-\(UUID().uuidString).sqlite").path
+        var environment = Self.fastSettings
+        environment["OFFPEAK_UPSTREAM_URL"] = simulator.url + "/v1"
+        environment["OFFPEAK_UPSTREAM_API_KEY"] = "sk-upstream"
+        environment["OFFPEAK_DATABASE"] = database
+        for (key, value) in settings { environment[key] = value }
+        self.environment = environment
+        gatewayBox = GatewayBox(try await OffpeakProcess(arguments: ["serve", "--port", "0"], environment: environment, name: "\(name)-gateway"))
+    }
+
+    /// Starts a new gateway process on the same database (after a kill, say).
+    func restartGateway() async throws {
+        gatewayBox.current.kill()
+        gatewayBox.replace(try await OffpeakProcess(arguments: ["serve", "--port", "0"], environment: environment, name: "gateway-restarted"))
+    }
+
+    deinit {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
+    }
+
+    // MARK: Conveniences
+
+    func deferred(_ body: [String: Any], key: String? = nil, headers: [(String, String)] = []) async throws -> TestHTTP.Answer {
+        var all = [("Prefer", "respond-async")] + headers
+        if let key { all.append(("Authorization", "Bearer \(key)")) }
+        return try await TestHTTP.post(v1 + "/chat/completions", json: body, headers: all)
+    }
+
+    func object(_ id: String, key: String? = nil) async throws -> [String: Any]? {
+        try await TestHTTP.get(v1 + "/deferred/\(id)", headers: key.map { [("Authorization", "Bearer \($0)")] } ?? []).json
+    }
+
+    /// Waits until every id is terminal; returns their objects.
+    func waitTerminal(_ ids: [String], key: String? = nil, within seconds: Double = 90) async throws -> [String: [String: Any]] {
+        var objects: [String: [String: Any]] = [:]
+        try await eventually("\(ids.count) requests to finish", within: seconds) {
+            for id in ids where objects[id] == nil {
+                if let object = try await object(id, key: key), let status = object["status"] as? String,
+                    ["completed", "failed", "cancelled"].contains(status)
+                {
+                    objects[id] = object
+                }
+            }
+            return objects.count == ids.count
+        }
+        return objects
+    }
+
+    /// Every batch the simulator was given, with the custom_ids and models of its input file.
+    func upstreamBatches() async throws -> [(id: String, status: String, customIDs: [String], models: Set<String>)] {
+        let headers = [("Authorization", "Bearer sk-upstream")]
+        var result: [(String, String, [String], Set<String>)] = []
+        var after: String?
+        repeat {
+            let page = try await TestHTTP.get(upstream + "/batches?limit=100" + (after.map { "&after=\($0)" } ?? ""), headers: headers).json ?? [:]
+            let data = page["data"] as? [[String: Any]] ?? []
+            for batch in data {
+                let file = batch["input_file_id"] as? String ?? ""
+                let content = try await TestHTTP.get(upstream + "/files/\(file)/content", headers: headers)
+                var ids: [String] = []
+                var models = Set<String>()
+                for line in content.text.split(separator: "\n") {
+                    let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+                    ids.append(object["custom_id"] as? String ?? "")
+                    models.insert(((object["body"] as? [String: Any])?["model"] as? String) ?? "")
+                }
+                result.append((batch["id"] as? String ?? "", batch["status"] as? String ?? "", ids, models))
+            }
+            after = (page["has_more"] as? Bool == true) ? data.last?["id"] as? String : nil
+        } while after != nil
+        return result
+    }
+}
+
+final class GatewayBox: Sendable {
+    private let process: Mutex<OffpeakProcess>
+
+    init(_ process: OffpeakProcess) {
+        self.process = Mutex(process)
+    }
+
+    var current: OffpeakProcess {
+        process.withLock { $0 }
+    }
+
+    func replace(_ new: OffpeakProcess) {
+        process.withLock { $0 = new }
+    }
+}
