@@ -24,8 +24,25 @@ final class OffpeakProcess: Sendable {
         return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("offpeak")
     }
 
+    /// The binary must have been built from the sources under test (`swift build` before `swift test`).
+    static let staleness: String? = {
+        let fileManager = FileManager.default
+        guard let built = (try? fileManager.attributesOfItem(atPath: binary.path))?[.modificationDate] as? Date else {
+            return "no offpeak binary at \(binary.path): run `swift build` before `swift test`"
+        }
+        let sources = PythonEnvironment.packageRoot.appendingPathComponent("Sources")
+        let newest = fileManager.enumerator(at: sources, includingPropertiesForKeys: [.contentModificationDateKey])?
+            .compactMap { ($0 as? URL).flatMap { try? $0.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate } }
+            .max()
+        if let newest, newest > built {
+            return "the offpeak binary is older than its sources: run `swift build` before `swift test`"
+        }
+        return nil
+    }()
+
     /// Starts the process and waits until it says which port it listens on.
     init(arguments: [String], environment: [String: String] = [:], name: String, timeout: Double = 30) async throws {
+        if let staleness = Self.staleness { throw StartFailure(description: staleness) }
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments
