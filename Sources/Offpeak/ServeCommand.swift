@@ -43,11 +43,12 @@ struct ServeCommand: AsyncParsableCommand {
                 Data("offpeak: OFFPEAK_UPSTREAM_API_KEY is not set; export the provider's API key and start again.\n".utf8))
             throw ExitCode(2)
         }
-        let store = try openStore(configuration.database)
+        let store = try Self.openStore(configuration.database)
+        let signer = try await WebhookSecrets.resolve(configured: configuration.webhookSecret, store: store, logger: logger)
         let client = HTTPClient.makeForOffpeak()
         do {
             let app = Gateway.build(
-                configuration: configuration, store: store, httpClient: client, logger: logger,
+                configuration: configuration, store: store, httpClient: client, signer: signer, logger: logger,
                 onRunning: { port in LogSetup.announce("offpeak: listening on http://\(configuration.host):\(port)") })
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {
@@ -57,7 +58,7 @@ struct ServeCommand: AsyncParsableCommand {
         try await client.shutdown()
     }
 
-    private func openStore(_ database: String) throws -> any DeferredStore {
+    static func openStore(_ database: String) throws -> any DeferredStore {
         if database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") {
             FileHandle.standardError.write(Data("offpeak: a PostgreSQL store is not available in this build yet; use a SQLite path.\n".utf8))
             throw ExitCode(2)
@@ -66,7 +67,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// Flags first, then `OFFPEAK_*` environment variables, then the defaults.
-    private func configReader() -> ConfigReader {
+    func configReader() -> ConfigReader {
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
         func set(_ key: AbsoluteConfigKey, _ value: ConfigContent?) {
             if let value { values[key] = ConfigValue(value, isSecret: false) }

@@ -9,6 +9,7 @@ struct DeferredResults: Sendable {
     let waiters: ResultWaiters
     let maxWait: Double
     let pollInterval: Double
+    let deliveryDoorbell: Doorbell
     let clock: SystemClock
 
     func register(on group: RouterGroup<GatewayContext>) {
@@ -16,6 +17,24 @@ struct DeferredResults: Sendable {
         group.get("deferred/:id") { request, context in try await object(request, context) }
         group.get("deferred/:id/result") { _, context in try await result(context) }
         group.delete("deferred/:id") { _, context in try await cancel(context) }
+        group.post("deferred/:id/redeliver") { _, context in try await redeliver(context) }
+    }
+
+    private func redeliver(_ context: GatewayContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        switch try await store.redeliver(id: id, owner: context.owner, now: clock.now()) {
+        case .queued(let request):
+            deliveryDoorbell.ring()
+            return JSONResponse.make(request.jsonObject(), status: .accepted)
+        case .notFinished(let request):
+            throw OpenAIError(
+                .conflict, "This deferred request is \(request.status.rawValue); its callback is sent once it has finished.",
+                code: "not_finished")
+        case .noCallback:
+            throw OpenAIError(.conflict, "This deferred request has no callback URL.", code: "no_callback_url")
+        case .notFound:
+            throw OpenAIError(.notFound, "No deferred request found with id '\(id)'.", param: "id", code: "deferred_request_not_found")
+        }
     }
 
     private func find(_ context: GatewayContext) async throws -> DeferredRequest {

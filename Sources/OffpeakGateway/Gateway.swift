@@ -11,35 +11,45 @@ import ServiceLifecycle
 /// services of one application that stops gracefully on SIGTERM/SIGINT.
 public enum Gateway {
     public static func build(
-        configuration: GatewayConfiguration, store: any DeferredStore, httpClient: HTTPClient, logger: Logger,
-        callbackResolver: any HostResolver = SystemHostResolver(),
+        configuration: GatewayConfiguration, store: any DeferredStore, httpClient: HTTPClient, signer: WebhookSigner,
+        logger: Logger, callbackResolver: any HostResolver = SystemHostResolver(),
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let clock = SystemClock()
         let waiters = ResultWaiters()
         let provider = HTTPBatchProvider(client: httpClient, baseURL: configuration.upstreamURL, apiKey: configuration.upstreamAPIKey)
+        let callbacks = CallbackURLPolicy(allowPrivate: configuration.allowPrivateCallbacks, resolver: callbackResolver)
+        let dispatcher = Dispatcher(
+            store: store, sender: HTTPWebhookSender(client: httpClient), signer: signer,
+            configuration: .init(
+                policy: DeliveryPolicy(retryDelays: configuration.webhookRetryDelays), timeout: configuration.webhookTimeout,
+                callbacks: callbacks),
+            clock: clock, logger: logger)
         let poller = Poller(
             store: store, provider: provider,
             configuration: .init(interval: configuration.pollInterval, rules: OutcomeRules(maxAttempts: configuration.maxAttempts)),
             clock: clock, logger: logger,
-            onTerminal: { settled in waiters.notify(settled.map(\.id)) })
+            onTerminal: { settled in
+                waiters.notify(settled.map(\.id))
+                if settled.contains(where: { $0.callbackURL != nil }) { dispatcher.doorbell.ring() }
+            })
         let flusher = Flusher(
             store: store, provider: provider,
             configuration: .init(policy: configuration.flush, completionWindow: configuration.completionWindow),
             clock: clock, logger: logger, onSubmitted: { poller.doorbell.ring() })
         let results = DeferredResults(
-            store: store, waiters: waiters, maxWait: configuration.maxWait, pollInterval: configuration.pollInterval, clock: clock)
+            store: store, waiters: waiters, maxWait: configuration.maxWait, pollInterval: configuration.pollInterval,
+            deliveryDoorbell: dispatcher.doorbell, clock: clock)
         let intake = DeferredIntake(
-            store: store, configuration: configuration,
-            callbacks: CallbackURLPolicy(allowPrivate: configuration.allowPrivateCallbacks, resolver: callbackResolver),
-            flusherDoorbell: flusher.doorbell, results: results, clock: clock)
+            store: store, configuration: configuration, callbacks: callbacks, flusherDoorbell: flusher.doorbell, results: results,
+            clock: clock)
         let passthrough = Passthrough(
             client: httpClient, upstreamURL: trimmed(configuration.upstreamURL), apiKey: configuration.upstreamAPIKey, logger: logger)
         let router = buildRouter(store: store, keys: configuration.clientKeys, intake: intake, results: results, passthrough: passthrough)
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "offpeak"),
-            services: [flusher, poller],
+            services: [flusher, poller, dispatcher],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 logger.info("offpeak gateway listening", metadata: ["host": "\(configuration.host)", "port": "\(port)"])

@@ -18,6 +18,8 @@ public struct GatewayConfiguration: Sendable {
     public var webhookSecret: String?
     public var webhookRetryDelays: [Double] = [5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200]
     public var allowPrivateCallbacks = false
+    /// Seconds one callback attempt may take.
+    public var webhookTimeout = 15.0
     /// The longest `Prefer: wait=N` honoured, in seconds.
     public var maxWait = 60.0
 
@@ -52,6 +54,7 @@ public struct GatewayConfiguration: Sendable {
             }
         }
         allowPrivateCallbacks = reader.bool(forKey: "allow.private.callbacks", default: false)
+        webhookTimeout = try Self.seconds(reader.string(forKey: "webhook.timeout", default: "15"), "webhook timeout")
         try validate()
     }
 

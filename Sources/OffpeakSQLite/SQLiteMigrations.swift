@@ -63,6 +63,16 @@ enum SQLiteMigrations {
                     CREATE INDEX batches_state ON batches(state, next_poll_at);
                     """)
         }
+        migrator.registerMigration("v2: callback delivery queue and settings") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE deferred_requests ADD COLUMN delivery_next_at REAL;
+                    ALTER TABLE deferred_requests ADD COLUMN delivery_series_attempts INTEGER NOT NULL DEFAULT 0;
+                    CREATE INDEX deferred_delivery ON deferred_requests(delivery_next_at)
+                        WHERE delivery_status = 'pending' AND delivery_next_at IS NOT NULL;
+                    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                    """)
+        }
         return migrator
     }
 }

@@ -5,7 +5,7 @@ import OffpeakCore
 /// The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so that a commit
 /// has reached the disk before the caller is told it happened.
 public struct SQLiteStore: DeferredStore {
-    private let pool: DatabasePool
+    let pool: DatabasePool
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String) throws {
@@ -253,7 +253,8 @@ public struct SQLiteStore: DeferredStore {
                     UPDATE deferred_requests SET status = ?, completed_at = ?, response_status = ?,
                         response_request_id = ?, response_body = ?, error_code = ?, error_message = ?,
                         prompt_tokens = ?, completion_tokens = ?,
-                        delivery_status = CASE WHEN callback_url IS NULL THEN delivery_status ELSE 'pending' END
+                        delivery_status = CASE WHEN callback_url IS NULL THEN delivery_status ELSE 'pending' END,
+                        delivery_next_at = CASE WHEN callback_url IS NULL THEN NULL ELSE ? END
                     WHERE id = ? AND batch_id = ? AND status = 'submitted'
                     """)
             let requeue = try db.makeStatement(
@@ -268,12 +269,12 @@ public struct SQLiteStore: DeferredStore {
                 case .complete(let response, let usage):
                     try finish.execute(arguments: [
                         DeferredStatus.completed.rawValue, now, response.statusCode, response.requestID,
-                        Data(response.body), nil, nil, usage?.promptTokens, usage?.completionTokens, id, batchID,
+                        Data(response.body), nil, nil, usage?.promptTokens, usage?.completionTokens, now, id, batchID,
                     ])
                 case .fail(let error, let response):
                     try finish.execute(arguments: [
                         DeferredStatus.failed.rawValue, now, response?.statusCode, response?.requestID,
-                        response.map { Data($0.body) }, error.code, error.message, nil, nil, id, batchID,
+                        response.map { Data($0.body) }, error.code, error.message, nil, nil, now, id, batchID,
                     ])
                 case .requeue(_, let refund):
                     try requeue.execute(arguments: [refund ? 1 : 0, id, batchID])
@@ -297,11 +298,5 @@ public struct SQLiteStore: DeferredStore {
                 sql: "UPDATE batches SET state = 'ended', upstream_status = ?, ended_at = ?, next_poll_at = NULL WHERE id = ?",
                 arguments: [upstreamStatus, now, batchID])
         }
-    }
-}
-
-extension Array {
-    func chunked(_ size: Int) -> [ArraySlice<Element>] {
-        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }

@@ -43,6 +43,41 @@ public protocol DeferredStore: Sendable {
     func settle(batchID: String, outcomes: [(id: String, disposition: RowDisposition)], now: Timestamp)
         async throws -> [DeferredRequest]
     func endBatch(batchID: String, upstreamStatus: String, now: Timestamp) async throws
+
+    // MARK: Dispatcher
+
+    /// Takes up to `limit` callbacks that are due, leasing each for `lease` seconds so that no other
+    /// attempt starts meanwhile; one whose attempt never reports (a crash) is taken again after it.
+    func claimDeliveries(now: Timestamp, limit: Int, lease: Double) async throws -> [DeliveryJob]
+    /// Records one attempt: `next` is when to try again, nil when the series is over.
+    func recordDelivery(id: String, status: DeliveryStatus, statusCode: Int?, error: String?, next: Timestamp?) async throws
+    /// The earliest time a pending callback is due.
+    func nextDeliveryAt() async throws -> Timestamp?
+    /// Starts a new series of attempts for a finished request's callback (same event id).
+    func redeliver(id: String, owner: String, now: Timestamp) async throws -> RedeliverResult
+
+    // MARK: Settings
+
+    /// Stores `value` under `key` unless a value is there; returns the value in force.
+    func setting(_ key: String, default value: String) async throws -> String
+}
+
+public struct DeliveryJob: Sendable {
+    public var request: DeferredRequest
+    /// Attempts already made in the current series.
+    public var seriesAttempts: Int
+
+    public init(request: DeferredRequest, seriesAttempts: Int) {
+        self.request = request
+        self.seriesAttempts = seriesAttempts
+    }
+}
+
+public enum RedeliverResult: Sendable {
+    case queued(DeferredRequest)
+    case notFinished(DeferredRequest)
+    case noCallback(DeferredRequest)
+    case notFound
 }
 
 public enum AcceptResult: Sendable {

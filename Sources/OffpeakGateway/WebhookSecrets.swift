@@ -1,0 +1,27 @@
+import Logging
+import OffpeakCore
+
+/// The signing secret(s): `OFFPEAK_WEBHOOK_SECRET` when set, otherwise one generated on first start
+/// and kept in the store, so that every restart (and every gateway on a shared store) signs alike.
+public enum WebhookSecrets {
+    static let settingKey = "webhook_secret"
+
+    public static func resolve(configured: String?, store: any DeferredStore, logger: Logger) async throws -> WebhookSigner {
+        if let configured, !configured.isEmpty {
+            return try WebhookSigner(secrets: configured)
+        }
+        let generated = WebhookSigner.generateSecret()
+        let secret = try await store.setting(settingKey, default: generated)
+        if secret == generated {
+            // Shown this once; `offpeak webhook-secret` prints it again.
+            logger.notice("generated the webhook signing secret; give it to your callback receivers", metadata: ["secret": "\(secret)"])
+        }
+        return try WebhookSigner(secrets: secret)
+    }
+
+    /// The stored or configured secret, for `offpeak webhook-secret`.
+    public static func current(configured: String?, store: any DeferredStore) async throws -> String {
+        if let configured, !configured.isEmpty { return configured }
+        return try await store.setting(settingKey, default: WebhookSigner.generateSecret())
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+import OffpeakCore
+
+extension SQLiteStore {
+    // MARK: Dispatcher
+
+    public func claimDeliveries(now: Timestamp, limit: Int, lease: Double) async throws -> [DeliveryJob] {
+        try await pool.write { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(requestColumns), delivery_series_attempts FROM deferred_requests
+                    WHERE delivery_status = 'pending' AND delivery_next_at IS NOT NULL AND delivery_next_at <= ?
+                    ORDER BY delivery_next_at LIMIT ?
+                    """,
+                arguments: [now, limit])
+            let renew = try db.makeStatement(sql: "UPDATE deferred_requests SET delivery_next_at = ? WHERE id = ?")
+            return try rows.map { row in
+                let request = DeferredRequest(row: row)
+                try renew.execute(arguments: [now + lease, request.id])
+                return DeliveryJob(request: request, seriesAttempts: row["delivery_series_attempts"])
+            }
+        }
+    }
+
+    public func recordDelivery(id: String, status: DeliveryStatus, statusCode: Int?, error: String?, next: Timestamp?) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE deferred_requests SET delivery_status = ?, delivery_attempts = delivery_attempts + 1,
+                        delivery_series_attempts = delivery_series_attempts + 1, delivery_last_status = ?,
+                        delivery_last_error = ?, delivery_next_at = ?
+                    WHERE id = ?
+                    """,
+                arguments: [status.rawValue, statusCode, error, next, id])
+        }
+    }
+
+    public func nextDeliveryAt() async throws -> Timestamp? {
+        try await pool.read { db in
+            try Double.fetchOne(
+                db,
+                sql: """
+                    SELECT MIN(delivery_next_at) FROM deferred_requests
+                    WHERE delivery_status = 'pending' AND delivery_next_at IS NOT NULL
+                    """)
+        }
+    }
+
+    public func redeliver(id: String, owner: String, now: Timestamp) async throws -> RedeliverResult {
+        try await pool.write { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT \(requestColumns) FROM deferred_requests WHERE id = ? AND owner = ?", arguments: [id, owner])
+            else { return .notFound }
+            var request = DeferredRequest(row: row)
+            guard request.callbackURL != nil else { return .noCallback(request) }
+            guard request.status == .completed || request.status == .failed else { return .notFinished(request) }
+            try db.execute(
+                sql: """
+                    UPDATE deferred_requests SET delivery_status = 'pending', delivery_next_at = ?, delivery_series_attempts = 0
+                    WHERE id = ?
+                    """,
+                arguments: [now, id])
+            request.delivery.status = .pending
+            return .queued(request)
+        }
+    }
+
+    // MARK: Settings
+
+    public func setting(_ key: String, default value: String) async throws -> String {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)", arguments: [key, value])
+            return try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]) ?? value
+        }
+    }
+}
