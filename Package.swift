@@ -115,13 +115,15 @@ let package = Package(
             dependencies: [
                 "OffpeakCore", "OffpeakSQLite",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "OffpeakEndToEndTests",
             dependencies: [
-                "Offpeak",
+                "Offpeak", "OffpeakCore", "OffpeakSQLite", "OffpeakProvider",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -65,7 +65,7 @@ public final class Dispatcher<Clock: WorkerClock>: Service {
         guard room > 0 else { return configuration.idleCheck }
         do {
             let now = clock.now()
-            let jobs = try await store.claimDeliveries(now: now, limit: room, lease: configuration.timeout + 30)
+            let jobs = try await store.claimDeliveries(now: now, limit: room, lease: configuration.timeout + 5)
             for job in jobs {
                 inFlight.withLock { $0 += 1 }
                 group.addTask {

@@ -41,10 +41,13 @@ final class OffpeakProcess: Sendable {
     }()
 
     /// Starts the process and waits until it says which port it listens on.
-    init(arguments: [String], environment: [String: String] = [:], name: String, timeout: Double = 30) async throws {
-        if let staleness = Self.staleness { throw StartFailure(description: staleness) }
+    init(
+        arguments: [String], environment: [String: String] = [:], name: String, timeout: Double = 30,
+        executable: URL? = nil
+    ) async throws {
+        if executable == nil, let staleness = Self.staleness { throw StartFailure(description: staleness) }
         let process = Process()
-        process.executableURL = Self.binary
+        process.executableURL = executable ?? Self.binary
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OFFPEAK_") }
         env["OFFPEAK_LOG_LEVEL"] = env["OFFPEAK_TEST_LOG_LEVEL"] ?? "info"

@@ -1,0 +1,54 @@
+import Foundation
+import Logging
+import OffpeakCore
+import OffpeakProvider
+import OffpeakSQLite
+import Synchronization
+import Testing
+
+/// A callback host that resolved to a public address at intake and to a private one at delivery
+/// (DNS rebinding) is not contacted. The name is under `.test`, which never resolves for real, so a
+/// wrongly sent request could not leave the machine either.
+@Suite struct DeliveryTimeCheckTests {
+    final class SwitchingResolver: HostResolver {
+        let answer = Mutex([IPAddress("93.184.216.34")!])
+        func addresses(of host: String) async -> [IPAddress] { answer.withLock { $0 } }
+    }
+
+    @Test func aNameThatNowResolvesToLoopbackIsRefusedAtDelivery() async throws {
+        let resolver = SwitchingResolver()
+        let callbacks = CallbackURLPolicy(allowPrivate: false, resolver: resolver)
+        let url = "http://hooks.offpeak.test/callback"
+        _ = try await callbacks.check(url)  // what intake sees
+
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-rebinding-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let store = try SQLiteStore(path: path)
+        let now = Date().timeIntervalSince1970
+        let record = DeferredRequest(
+            id: "dfr_rebinding", owner: "", endpoint: "/v1/chat/completions", model: "m", createdAt: now, callbackURL: url,
+            bodyDigest: "d", bodyBytes: 13, delivery: DeliveryState(status: .pending))
+        _ = try await store.accept(NewDeferredRequest(record: record, body: Array(#"{"model":"m"}"#.utf8)))
+        let batch = try #require(try await store.claimBatch(id: "bat_1", group: GroupKey(endpoint: "/v1/chat/completions", model: "m"), policy: FlushPolicy(), now: now))
+        let done = try await store.settle(
+            batchID: batch.id,
+            outcomes: [(record.id, .complete(StoredResponse(statusCode: 200, requestID: "r", body: Array("{}".utf8)), nil))], now: now)
+        #expect(done.count == 1)
+
+        resolver.answer.withLock { $0 = [IPAddress("127.0.0.1")!] }
+        let dispatcher = Dispatcher(
+            store: store, sender: HTTPWebhookSender(client: TestHTTP.client),
+            signer: try WebhookSigner(secrets: WebhookSigner.generateSecret()),
+            configuration: .init(policy: DeliveryPolicy(retryDelays: [60]), timeout: 2, callbacks: callbacks),
+            clock: SystemClock(), logger: Logger(label: "test"))
+        let jobs = try await store.claimDeliveries(now: Date().timeIntervalSince1970, limit: 10, lease: 30)
+        #expect(jobs.map(\.request.id) == [record.id])
+        for job in jobs { await dispatcher.deliver(job) }
+
+        let after = try #require(try await store.request(id: record.id, owner: ""))
+        #expect(after.delivery.attempts == 1)
+        #expect(after.delivery.status == .pending, "retried later, in case the name comes back")
+        #expect(after.delivery.lastStatusCode == nil, "nothing answered: nothing was contacted")
+        #expect(after.delivery.lastError?.contains("private") == true, "\(after.delivery.lastError ?? "")")
+    }
+}
