@@ -122,8 +122,10 @@ let package = Package(
         .testTarget(
             name: "OffpeakEndToEndTests",
             dependencies: [
-                "Offpeak", "OffpeakCore", "OffpeakSQLite", "OffpeakProvider",
+                "Offpeak", "OffpeakCore", "OffpeakSQLite", "OffpeakProvider", "OffpeakSimulator",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

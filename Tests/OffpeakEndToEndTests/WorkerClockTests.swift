@@ -1,0 +1,95 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import OffpeakCore
+import OffpeakProvider
+import OffpeakSQLite
+import OffpeakSimulator
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// The flusher and the poller driven by a clock the test sets: no waiting for a flush.
+@Suite struct WorkerClockTests {
+    final class ManualClock: WorkerClock {
+        let time = Mutex<Timestamp>(1_000_000)
+        func now() -> Timestamp { time.withLock { $0 } }
+        func sleep(seconds: Double) async throws { try await Task.sleep(for: .milliseconds(1)) }
+        func set(_ value: Timestamp) { time.withLock { $0 = value } }
+    }
+
+    actor Port {
+        var value: Int?
+        func set(_ port: Int) { value = port }
+    }
+
+    @Test func theFlusherWaitsForAgeOrSizeAndThePollerSettlesEveryRow() async throws {
+        let port = Port()
+        let simulator = Simulator.build(
+            SimulatorConfiguration(port: 0, batchDelay: 0.2), logger: Logger(label: "simulator"), onRunning: { await port.set($0) })
+        let services = ServiceGroup(services: [simulator], gracefulShutdownSignals: [], logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await services.run() }
+            defer { group.cancelAll() }
+            var simulatorPort: Int?
+            try await eventually("the simulator to listen", within: 30) {
+                simulatorPort = await port.value
+                return simulatorPort != nil
+            }
+
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-workers-\(UUID().uuidString).sqlite").path
+            defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+            let store = try SQLiteStore(path: path)
+            let clock = ManualClock()
+            let provider = HTTPBatchProvider(client: TestHTTP.client, baseURL: "http://127.0.0.1:\(simulatorPort!)/v1", apiKey: "sk-test")
+            let flusher = Flusher(
+                store: store, provider: provider,
+                configuration: .init(policy: FlushPolicy(maxRequests: 10, maxBytes: 1 << 20, maxAge: 60)), clock: clock,
+                logger: Logger(label: "flusher"))
+            let settled = Mutex<[String]>([])
+            let poller = Poller(
+                store: store, provider: provider, configuration: .init(interval: 5, rules: OutcomeRules(maxAttempts: 3)),
+                clock: clock, logger: Logger(label: "poller"), onTerminal: { done in settled.withLock { $0 += done.map(\.id) } })
+
+            func accept(_ count: Int, from start: Int) async throws {
+                for index in start..<(start + count) {
+                    let body = Array(#"{"model":"qwen-plus","messages":[{"role":"user","content":"item \#(index)"}]}"#.utf8)
+                    _ = try await store.accept(NewDeferredRequest(
+                        record: DeferredRequest(
+                            id: "dfr_\(index)", owner: "", endpoint: "/v1/chat/completions", model: "qwen-plus", createdAt: clock.now(),
+                            bodyDigest: "\(index)", bodyBytes: body.count),
+                        body: body))
+                }
+            }
+
+            try await accept(3, from: 0)
+            clock.set(1_000_059)
+            try await flusher.flushDue()
+            #expect(try await store.batches(in: .live).isEmpty, "59 s old: not yet")
+            clock.set(1_000_060)
+            try await flusher.flushDue()
+            #expect(try await store.batches(in: .live).map(\.requestCount) == [3], "60 s old: flushed by age")
+
+            try await accept(12, from: 3)
+            try await flusher.flushDue()
+            let live = try await store.batches(in: .live)
+            #expect(live.map(\.requestCount).sorted() == [3, 10], "ten queued: flushed by size; two left to wait for age")
+            #expect(try await store.backlogs().first?.count == 2)
+
+            // The poller polls when the clock says a batch is due, until the simulator has finished them.
+            try await eventually("both batches to end", within: 30) {
+                clock.set(clock.now() + 5)
+                try await poller.pollDue()
+                return try await store.batches(in: .live).isEmpty
+            }
+            #expect(Set(settled.withLock { $0 }) == Set((0..<13).map { "dfr_\($0)" }))
+            for index in 0..<13 {
+                let request = try #require(try await store.request(id: "dfr_\(index)", owner: ""))
+                #expect(request.status == .completed)
+                #expect((request.usage?.promptTokens ?? 0) > 0, "token counts are kept")
+            }
+            await services.triggerGracefulShutdown()
+        }
+    }
+}
