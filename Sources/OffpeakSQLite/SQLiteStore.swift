@@ -6,6 +6,7 @@ import OffpeakCore
 /// has reached the disk before the caller is told it happened.
 public struct SQLiteStore: DeferredStore {
     let pool: DatabasePool
+    private let accepts: GroupCommit<NewDeferredRequest, AcceptResult>
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String) throws {
@@ -14,8 +15,18 @@ public struct SQLiteStore: DeferredStore {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         configuration.busyMode = .timeout(10)
-        pool = try DatabasePool(path: path, configuration: configuration)
+        let pool = try DatabasePool(path: path, configuration: configuration)
         try SQLiteMigrations.migrator.migrate(pool)
+        self.pool = pool
+        accepts = GroupCommit { items in
+            do {
+                return try await pool.write { db in
+                    items.map { item in Result { try Self.accept(item, in: db) } }
+                }
+            } catch {
+                return items.map { _ in .failure(error) }
+            }
+        }
     }
 
     public func ping() async throws {
@@ -25,8 +36,12 @@ public struct SQLiteStore: DeferredStore {
     // MARK: Intake and results
 
     public func accept(_ new: NewDeferredRequest) async throws -> AcceptResult {
-        try await pool.write { db in
-            let record = new.record
+        try await accepts.submit(new)
+    }
+
+    /// One accept inside a group's transaction; a failure here fails this request only.
+    static func accept(_ new: NewDeferredRequest, in db: Database) throws -> AcceptResult {
+        let record = new.record
             if let key = record.idempotencyKey,
                 let row = try Row.fetchOne(
                     db, sql: "SELECT \(requestColumns) FROM deferred_requests WHERE owner = ? AND idempotency_key = ?",
@@ -48,7 +63,6 @@ public struct SQLiteStore: DeferredStore {
                     record.delivery.status.rawValue, Data(new.body),
                 ])
             return .created(record)
-        }
     }
 
     public func request(id: String, owner: String) async throws -> DeferredRequest? {
