@@ -63,7 +63,9 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("offpeak: a PostgreSQL store is not available in this build yet; use a SQLite path.\n".utf8))
             throw ExitCode(2)
         }
-        return try SQLiteStore(path: database)
+        // OFFPEAK_SQLITE_GROUP_COMMIT=false: one transaction per accept, the benchmarks' baseline.
+        let groupCommit = ProcessInfo.processInfo.environment["OFFPEAK_SQLITE_GROUP_COMMIT"] != "false"
+        return try SQLiteStore(path: database, groupCommit: groupCommit)
     }
 
     /// Flags first, then `OFFPEAK_*` environment variables, then the defaults.

@@ -73,6 +73,15 @@ enum SQLiteMigrations {
                     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                     """)
         }
+        migrator.registerMigration("v3: covering index for the queue's sums") { db in
+            // The flusher sums each group's queue often; this index answers it without the table.
+            try db.execute(
+                sql: """
+                    DROP INDEX deferred_queue;
+                    CREATE INDEX deferred_queue ON deferred_requests(endpoint, model, seq, line_bytes, created_at)
+                        WHERE status = 'queued';
+                    """)
+        }
         return migrator
     }
 }

@@ -21,7 +21,18 @@ enum SimulatedModel {
         for text in texts { hasher.add(text) }
         let digest = hasher.value
         let topic = lastUser.split(separator: " ").prefix(8).joined(separator: " ")
-        let content = "Simulated answer #\(digest % 10_000) from \(model): you said \"\(topic)\"."
+        var content = "Simulated answer #\(digest % 10_000) from \(model): you said \"\(topic)\"."
+        // `max_tokens` makes the answer that many words long, for tests and benchmarks of large results.
+        if let limit = (body["max_tokens"] as? Int) ?? (body["max_completion_tokens"] as? Int), limit > 0 {
+            let words = ["batch", "tokens", "queue", "result", "price", "model", "answer", "window"]
+            var count = wordCount(content)
+            var seed = digest
+            while count < min(limit, 8192) {
+                content += " " + words[Int(seed % UInt64(words.count))]
+                seed = seed &* 6_364_136_223_846_793_005 &+ 1
+                count += 1
+            }
+        }
         let promptTokens = texts.reduce(0) { $0 + wordCount($1) + 4 }
         return Answer(
             id: "chatcmpl-" + String(digest, radix: 16), created: 1_764_460_000 + Int(digest % 1_000_000), model: model,

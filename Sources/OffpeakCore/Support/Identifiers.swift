@@ -6,8 +6,12 @@ public enum Identifier {
         var generator = SystemRandomNumberGenerator()
         var bytes = Array(prefix.utf8)
         bytes.reserveCapacity(bytes.count + length)
-        for _ in 0..<length {
-            bytes.append(alphabet[Int(generator.next(upperBound: UInt32(alphabet.count)))])
+        // Ten characters from each random word (62^10 < 2^64), so few calls to the system's source.
+        var word: UInt64 = 0
+        for index in 0..<length {
+            if index % 10 == 0 { word = generator.next() }
+            bytes.append(alphabet[Int(word % 62)])
+            word /= 62
         }
         return String(decoding: bytes, as: UTF8.self)
     }

@@ -10,12 +10,19 @@ public final class Flusher<Clock: WorkerClock>: Service {
         /// How often the queue is looked at when nothing rings.
         public var idleCheck: Double
         public var retry: RetryPolicy
+        /// The least time between two looks at the queue: a burst of accepts rings the doorbell
+        /// thousands of times a second, and each look sums the queue.
+        public var minimumSpacing: Double
 
-        public init(policy: FlushPolicy, completionWindow: String = "24h", idleCheck: Double = 1, retry: RetryPolicy = .init()) {
+        public init(
+            policy: FlushPolicy, completionWindow: String = "24h", idleCheck: Double = 1, retry: RetryPolicy = .init(),
+            minimumSpacing: Double = 0.1
+        ) {
             self.policy = policy
             self.completionWindow = completionWindow
             self.idleCheck = idleCheck
             self.retry = retry
+            self.minimumSpacing = minimumSpacing
         }
     }
 
@@ -60,7 +67,8 @@ public final class Flusher<Clock: WorkerClock>: Service {
             } catch {
                 logger.error("flush pass failed", metadata: ["error": "\(error)"])
             }
-            await doorbell.wait(seconds: wait, clock: clock)
+            try? await clock.sleep(seconds: min(wait, configuration.minimumSpacing))
+            await doorbell.wait(seconds: wait - configuration.minimumSpacing, clock: clock)
         }
     }
 
