@@ -10,7 +10,8 @@ let package = Package(
     name: "offpeak",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "offpeak", targets: ["Offpeak"])
+        .executable(name: "offpeak", targets: ["Offpeak"]),
+        .executable(name: "offpeak-bench", targets: ["OffpeakBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -108,6 +109,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The benchmark suite: `Benchmarks/run`.
+        .executableTarget(
+            name: "OffpeakBench",
+            dependencies: [
+                "OffpeakCore", "OffpeakSQLite", "OffpeakProvider",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Benchmarks/OffpeakBench",
             swiftSettings: swiftSettings
         ),
         .testTarget(

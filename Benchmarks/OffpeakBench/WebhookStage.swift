@@ -1,0 +1,76 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import OffpeakCore
+import OffpeakProvider
+import OffpeakSQLite
+import ServiceLifecycle
+
+/// Signed deliveries to a loopback receiver that answers 204, from a store of finished requests.
+enum WebhookStage {
+    static let count = 10_000
+
+    actor PortBox {
+        var port: Int?
+        func set(_ value: Int) { port = value }
+    }
+
+    static func run(client: HTTPClient) async throws -> Double {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let router = Router()
+        router.post("/hook") { _, _ in Response(status: .noContent) }
+        let ports = PortBox()
+        let receiver = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { await ports.set($0.localAddress?.port ?? 0) }, logger: Logger(label: "receiver"))
+        let receiverGroup = ServiceGroup(services: [receiver], gracefulShutdownSignals: [], logger: Logger(label: "bench"))
+        return try await withThrowingTaskGroup(of: Double?.self) { group in
+            group.addTask { try await receiverGroup.run(); return nil }
+            var port: Int?
+            while port == nil {
+                try await Task.sleep(for: .milliseconds(10))
+                port = await ports.port
+            }
+            let store = try SQLiteStore(path: folder.appendingPathComponent("offpeak.sqlite").path)
+            let now = Date().timeIntervalSince1970
+            var ids: [String] = []
+            for index in 0..<count {
+                let id = Identifier.deferred()
+                ids.append(id)
+                let body = Bodies.chat(index: index)
+                _ = try await store.accept(NewDeferredRequest(
+                    record: DeferredRequest(
+                        id: id, owner: "", endpoint: "/v1/chat/completions", model: "qwen-plus", createdAt: now,
+                        callbackURL: "http://127.0.0.1:\(port!)/hook", bodyDigest: id, bodyBytes: body.count,
+                        delivery: DeliveryState(status: .pending)),
+                    body: body))
+            }
+            _ = try await store.claimBatch(
+                id: "bat_bench", group: GroupKey(endpoint: "/v1/chat/completions", model: "qwen-plus"),
+                policy: FlushPolicy(maxRequests: 50_000, maxBytes: 500_000_000, maxAge: 0), now: now)
+            let answer = StoredResponse(statusCode: 200, requestID: "req", body: Array(#"{"object":"chat.completion","choices":[]}"#.utf8))
+            for chunk in stride(from: 0, to: ids.count, by: 1000) {
+                let outcomes = ids[chunk..<min(chunk + 1000, ids.count)].map { (id: $0, disposition: RowDisposition.complete(answer, nil)) }
+                _ = try await store.settle(batchID: "bat_bench", outcomes: Array(outcomes), now: now)
+            }
+            let dispatcher = Dispatcher(
+                store: store, sender: HTTPWebhookSender(client: client), signer: try WebhookSigner(secrets: WebhookSigner.generateSecret()),
+                configuration: .init(
+                    policy: DeliveryPolicy(retryDelays: [1, 1, 1]), callbacks: CallbackURLPolicy(allowPrivate: true)),
+                clock: SystemClock(), logger: Logger(label: "dispatcher"))
+            let dispatcherGroup = ServiceGroup(services: [dispatcher], gracefulShutdownSignals: [], logger: Logger(label: "bench"))
+            let start = ContinuousClock.now
+            group.addTask { try await dispatcherGroup.run(); return nil }
+            while try await store.nextDeliveryAt() != nil {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let rate = Double(count) / FlushSplitStage.seconds(since: start)
+            await dispatcherGroup.triggerGracefulShutdown()
+            await receiverGroup.triggerGracefulShutdown()
+            return rate
+        }
+    }
+}
