@@ -31,7 +31,7 @@ public enum Gateway {
             clock: clock, logger: logger,
             onTerminal: { settled in
                 waiters.notify(settled.map(\.id))
-                if settled.contains(where: { $0.callbackURL != nil }) { dispatcher.doorbell.ring() }
+                if settled.contains(where: \.hasCallback) { dispatcher.doorbell.ring() }
             })
         let flusher = Flusher(
             store: store, provider: provider,

@@ -266,7 +266,7 @@ public struct SQLiteStore: DeferredStore {
     }
 
     public func settle(batchID: String, outcomes: [(id: String, disposition: RowDisposition)], now: Timestamp)
-        async throws -> [DeferredRequest]
+        async throws -> [SettledRequest]
     {
         guard !outcomes.isEmpty else { return [] }
         return try await pool.write { db in
@@ -285,15 +285,18 @@ public struct SQLiteStore: DeferredStore {
                         upstream_batch_id = NULL, submitted_at = NULL, attempts = attempts - ?
                     WHERE id = ? AND batch_id = ? AND status = 'submitted'
                     """)
-            var finished: [String] = []
+            var finished: [SettledRequest] = []
             for (id, disposition) in outcomes {
+                let status: DeferredStatus
                 switch disposition {
                 case .complete(let response, let usage):
+                    status = .completed
                     try finish.execute(arguments: [
                         DeferredStatus.completed.rawValue, now, response.statusCode, response.requestID,
                         Data(response.body), nil, nil, usage?.promptTokens, usage?.completionTokens, now, id, batchID,
                     ])
                 case .fail(let error, let response):
+                    status = .failed
                     try finish.execute(arguments: [
                         DeferredStatus.failed.rawValue, now, response?.statusCode, response?.requestID,
                         response.map { Data($0.body) }, error.code, error.message, nil, nil, now, id, batchID,
@@ -302,15 +305,17 @@ public struct SQLiteStore: DeferredStore {
                     try requeue.execute(arguments: [refund ? 1 : 0, id, batchID])
                     continue
                 }
-                if db.changesCount > 0 { finished.append(id) }
+                if db.changesCount > 0 { finished.append(SettledRequest(id: id, status: status, hasCallback: false)) }
             }
-            return try finished.chunked(500).flatMap { ids in
-                try Row.fetchAll(
+            // Which of them wait for a callback, read in one go.
+            var withCallback: Set<String> = []
+            for ids in finished.map(\.id).chunked(500) {
+                withCallback.formUnion(try String.fetchAll(
                     db,
-                    sql: "SELECT \(requestColumns) FROM deferred_requests WHERE id IN (\(databaseQuestionMarks(count: ids.count)))",
-                    arguments: StatementArguments(ids)
-                ).map(DeferredRequest.init(row:))
+                    sql: "SELECT id FROM deferred_requests WHERE callback_url IS NOT NULL AND id IN (\(databaseQuestionMarks(count: ids.count)))",
+                    arguments: StatementArguments(ids)))
             }
+            return finished.map { SettledRequest(id: $0.id, status: $0.status, hasCallback: withCallback.contains($0.id)) }
         }
     }
 

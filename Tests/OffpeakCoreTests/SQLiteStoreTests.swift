@@ -80,9 +80,10 @@ import Testing
             ("dfr_2", .requeue(DeferredError(code: "c", message: "m"), refund: false)),
         ]
         let first = try await store.settle(batchID: "bat_1", outcomes: outcomes, now: 3000)
-        #expect(first.map(\.id) == ["dfr_0"])
-        #expect(first.first?.usage == TokenUsage(promptTokens: 5, completionTokens: 7))
-        #expect(first.first?.response == response)
+        #expect(first == [SettledRequest(id: "dfr_0", status: .completed, hasCallback: false)])
+        let completed = try await store.request(id: "dfr_0", owner: "o")
+        #expect(completed?.usage == TokenUsage(promptTokens: 5, completionTokens: 7))
+        #expect(completed?.response == response)
         let second = try await store.settle(batchID: "bat_1", outcomes: outcomes, now: 4000)
         #expect(second.isEmpty)
         #expect(try await store.request(id: "dfr_0", owner: "o")?.completedAt == 3000)

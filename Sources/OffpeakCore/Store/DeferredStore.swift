@@ -41,7 +41,7 @@ public protocol DeferredStore: Sendable {
     /// applying the same file twice (after a crash) changes nothing. Returns the requests that
     /// reached a terminal status.
     func settle(batchID: String, outcomes: [(id: String, disposition: RowDisposition)], now: Timestamp)
-        async throws -> [DeferredRequest]
+        async throws -> [SettledRequest]
     func endBatch(batchID: String, upstreamStatus: String, now: Timestamp) async throws
 
     // MARK: Dispatcher
@@ -78,6 +78,19 @@ public enum RedeliverResult: Sendable {
     case notFinished(DeferredRequest)
     case noCallback(DeferredRequest)
     case notFound
+}
+
+/// A request that has just finished, as the workers that react to it need it.
+public struct SettledRequest: Sendable, Equatable {
+    public var id: String
+    public var status: DeferredStatus
+    public var hasCallback: Bool
+
+    public init(id: String, status: DeferredStatus, hasCallback: Bool) {
+        self.id = id
+        self.status = status
+        self.hasCallback = hasCallback
+    }
 }
 
 public enum AcceptResult: Sendable {

@@ -25,11 +25,11 @@ public final class Poller<Clock: WorkerClock>: Service {
     private let clock: Clock
     private let logger: Logger
     public let doorbell: Doorbell
-    private let onTerminal: @Sendable ([DeferredRequest]) async -> Void
+    private let onTerminal: @Sendable ([SettledRequest]) async -> Void
 
     public init(
         store: any DeferredStore, provider: any BatchProvider, configuration: Configuration, clock: Clock,
-        logger: Logger, doorbell: Doorbell = Doorbell(), onTerminal: @escaping @Sendable ([DeferredRequest]) async -> Void
+        logger: Logger, doorbell: Doorbell = Doorbell(), onTerminal: @escaping @Sendable ([SettledRequest]) async -> Void
     ) {
         self.store = store
         self.provider = provider
@@ -103,7 +103,8 @@ public final class Poller<Clock: WorkerClock>: Service {
     public func collect(_ batch: BatchRecord, _ upstream: UpstreamBatch) async throws {
         let members = try await store.pendingMembers(batchID: batch.id)
         let rules = configuration.rules
-        var settled: [DeferredRequest] = []
+        // Waiters and callbacks hear of each chunk as it is settled; nothing is held for the whole file.
+        let settled = SettledCount()
         if upstream.status == "failed" {
             var named: [Int: DeferredError] = [:]
             for error in upstream.errors {
@@ -113,51 +114,52 @@ public final class Poller<Clock: WorkerClock>: Service {
                 (id: id, disposition: rules.dispositionAfterValidationFailure(
                     named: named[member.line], anyNamed: !named.isEmpty, attempts: member.attempts))
             }
-            settled += try await store.settle(batchID: batch.id, outcomes: outcomes, now: clock.now())
+            try await report(store.settle(batchID: batch.id, outcomes: outcomes, now: clock.now()), to: settled)
         } else {
-            let seen = SeenSet()
+            let seenIDs = SeenIDs()
             for fileID in [upstream.outputFileID, upstream.errorFileID].compactMap({ $0 }) {
                 try await provider.readFileLines(id: fileID) { lines in
                     var outcomes: [(id: String, disposition: RowDisposition)] = []
                     outcomes.reserveCapacity(lines.count)
                     for raw in lines {
                         guard let line = try? OutputLine.parse(raw), let member = members[line.customID] else {
-                            self.logger.warning("ignoring an output line that names no request of this batch",
-                                                metadata: ["batch": "\(batch.id)"])
+                            self.logger.warning(
+                                "ignoring an output line that names no request of this batch", metadata: ["batch": "\(batch.id)"])
                             continue
                         }
                         outcomes.append((line.customID, rules.disposition(for: line, attempts: member.attempts)))
                     }
-                    await seen.insert(outcomes.map(\.id))
-                    let done = try await self.store.settle(batchID: batch.id, outcomes: outcomes, now: self.clock.now())
-                    await seen.append(done)
+                    await seenIDs.insert(outcomes.map(\.id))
+                    try await self.report(self.store.settle(batchID: batch.id, outcomes: outcomes, now: self.clock.now()), to: settled)
                 }
             }
-            let seenIDs = await seen.ids
-            let missing = members.filter { !seenIDs.contains($0.key) }.map { id, member in
+            let seen = await seenIDs.ids
+            let missing = members.filter { !seen.contains($0.key) }.map { id, member in
                 (id: id, disposition: rules.disposition(for: nil, attempts: member.attempts))
             }
-            settled += await seen.settled
-            settled += try await store.settle(batchID: batch.id, outcomes: missing, now: clock.now())
+            try await report(store.settle(batchID: batch.id, outcomes: missing, now: clock.now()), to: settled)
         }
         try await store.endBatch(batchID: batch.id, upstreamStatus: upstream.status, now: clock.now())
+        let terminal = await settled.count
         logger.info(
-            "batch collected",
-            metadata: ["batch": "\(batch.id)", "requests": "\(members.count)", "terminal": "\(settled.count)"])
-        await onTerminal(settled)
+            "batch collected", metadata: ["batch": "\(batch.id)", "requests": "\(members.count)", "terminal": "\(terminal)"])
+    }
+
+    private func report(_ done: [SettledRequest], to counter: SettledCount) async {
+        guard !done.isEmpty else { return }
+        await counter.add(done.count)
+        await onTerminal(done)
     }
 }
 
-/// What one collection has seen so far, shared with the file reader's callback.
-private actor SeenSet {
+/// The custom_ids one collection has read, to find the requests the files left out.
+private actor SeenIDs {
     var ids: Set<String> = []
-    var settled: [DeferredRequest] = []
+    func insert(_ new: [String]) { ids.formUnion(new) }
+}
 
-    func insert(_ new: [String]) {
-        ids.formUnion(new)
-    }
-
-    func append(_ done: [DeferredRequest]) {
-        settled += done
-    }
+/// How many requests one collection finished, for its log line.
+private actor SettledCount {
+    var count = 0
+    func add(_ value: Int) { count += value }
 }
