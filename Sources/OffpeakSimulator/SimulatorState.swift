@@ -89,15 +89,40 @@ actor SimulatorState {
         case badRequest(String)
     }
 
-    /// Creates a batch and returns its id.
+    /// A batch created but not yet looked at: like a real provider, the simulator validates the
+    /// file after answering the create call, so a large file does not hold that call up.
+    private struct PendingBatch {
+        let id: String
+        let endpoint: String
+        let inputFileID: String
+        let completionWindow: String
+        let metadata: [String: String]
+        let createdAt: Double
+    }
+
+    private var pendingBatches: [String: PendingBatch] = [:]
+
+    /// Creates a batch and returns its id; its file is validated when the batch is first read.
     func createBatch(inputFileID: String, endpoint: String, completionWindow: String, metadata: [String: String]) throws
         -> String
     {
-        guard let file = files[inputFileID] else { throw CreateError.badRequest("No file with id \(inputFileID)") }
+        guard files[inputFileID] != nil else { throw CreateError.badRequest("No file with id \(inputFileID)") }
         guard endpoint == "/v1/chat/completions" || endpoint == "/v1/embeddings" || endpoint == "/v1/chat/ds-test" else {
             throw CreateError.badRequest("Unsupported endpoint \(endpoint)")
         }
-        let (lines, errors) = validate(file.bytes, endpoint: endpoint)
+        let pending = PendingBatch(
+            id: nextID("batch_"), endpoint: endpoint, inputFileID: inputFileID, completionWindow: completionWindow,
+            metadata: metadata, createdAt: now)
+        pendingBatches[pending.id] = pending
+        batchOrder.append(pending.id)
+        return pending.id
+    }
+
+    /// The batch with this id, validating its file on first sight.
+    private func batch(_ id: String) -> SimulatedBatch? {
+        if let batch = batches[id] { return batch }
+        guard let pending = pendingBatches.removeValue(forKey: id), let file = files[pending.inputFileID] else { return nil }
+        let (lines, errors) = validate(file.bytes, endpoint: pending.endpoint)
         var seen = batchFaultsSeen
         var expires = false
         var markerErrors: [SimulatedBatch.ValidationError] = []
@@ -114,12 +139,11 @@ actor SimulatorState {
         }
         batchFaultsSeen = seen
         let batch = SimulatedBatch(
-            id: nextID("batch_"), endpoint: endpoint, inputFileID: inputFileID, completionWindow: completionWindow,
-            metadata: metadata, createdAt: now, delay: batchDelay, lines: errors.isEmpty ? lines : [],
-            validationErrors: errors + markerErrors, expires: expires)
+            id: pending.id, endpoint: pending.endpoint, inputFileID: pending.inputFileID,
+            completionWindow: pending.completionWindow, metadata: pending.metadata, createdAt: pending.createdAt,
+            delay: batchDelay, lines: errors.isEmpty ? lines : [], validationErrors: errors + markerErrors, expires: expires)
         batches[batch.id] = batch
-        batchOrder.append(batch.id)
-        return batch.id
+        return batch
     }
 
     private func validate(_ bytes: [UInt8], endpoint: String) -> ([SimulatedBatch.Line], [SimulatedBatch.ValidationError]) {
@@ -181,7 +205,7 @@ actor SimulatorState {
 
     /// Asks a running batch to stop; returns its object, or nil for an unknown id.
     func cancelBatch(_ id: String) -> [UInt8]? {
-        guard let batch = batches[id] else { return nil }
+        guard let batch = batch(id) else { return nil }
         let (status, _) = batch.status(at: now)
         if ["validating", "in_progress", "finalizing"].contains(status) { batch.cancelRequestedAt = now }
         return batchJSON(id)
@@ -189,7 +213,7 @@ actor SimulatorState {
 
     /// The batch as the API shows it now, its result files written when it has just ended.
     private func batchObject(_ id: String) -> [String: Any]? {
-        guard let batch = batches[id] else { return nil }
+        guard let batch = batch(id) else { return nil }
         settle(batch)
         return batch.object(at: now)
     }
@@ -267,7 +291,7 @@ actor SimulatorState {
 
     func stats() -> [UInt8] {
         SimulatedModel.jsonBytes([
-            "realtime_calls": realtimeCalls, "batches": batches.count, "files": files.count,
+            "realtime_calls": realtimeCalls, "batches": batches.count + pendingBatches.count, "files": files.count,
             "batched_requests": batches.values.reduce(0) { $0 + $1.lines.count },
         ])
     }
