@@ -106,7 +106,7 @@ struct SimulatorRoutes: Sendable {
         do {
             let id = try await state.createBatch(
                 inputFileID: inputFileID, endpoint: endpoint, completionWindow: window, metadata: metadata)
-            return SimulatorResponses.raw(await state.batchJSON(id) ?? [])
+            return SimulatorResponses.raw(await state.createdBatchJSON(id) ?? [])
         } catch SimulatorState.CreateError.badRequest(let message) {
             return SimulatorResponses.error(400, message)
         }

@@ -118,7 +118,21 @@ actor SimulatorState {
         return pending.id
     }
 
-    /// The batch with this id, validating its file on first sight.
+    /// The answer to the create call: the batch as it stands before its file is read.
+    func createdBatchJSON(_ id: String) -> [UInt8]? {
+        guard let pending = pendingBatches[id] else { return batchJSON(id) }
+        return SimulatedModel.jsonBytes([
+            "id": pending.id, "object": "batch", "endpoint": pending.endpoint, "input_file_id": pending.inputFileID,
+            "completion_window": pending.completionWindow, "status": "validating", "output_file_id": NSNull(),
+            "error_file_id": NSNull(), "created_at": Int(pending.createdAt), "in_progress_at": NSNull(),
+            "expires_at": Int(pending.createdAt + 86_400), "finalizing_at": NSNull(), "completed_at": NSNull(),
+            "failed_at": NSNull(), "expired_at": NSNull(), "cancelling_at": NSNull(), "cancelled_at": NSNull(),
+            "request_counts": ["total": 0, "completed": 0, "failed": 0],
+            "metadata": pending.metadata.isEmpty ? NSNull() as Any : pending.metadata as Any, "errors": NSNull(),
+        ])
+    }
+
+    /// The batch with this id, validating its file on first sight; its clock starts then.
     private func batch(_ id: String) -> SimulatedBatch? {
         if let batch = batches[id] { return batch }
         guard let pending = pendingBatches.removeValue(forKey: id), let file = files[pending.inputFileID] else { return nil }
@@ -140,7 +154,7 @@ actor SimulatorState {
         batchFaultsSeen = seen
         let batch = SimulatedBatch(
             id: pending.id, endpoint: pending.endpoint, inputFileID: pending.inputFileID,
-            completionWindow: pending.completionWindow, metadata: pending.metadata, createdAt: pending.createdAt,
+            completionWindow: pending.completionWindow, metadata: pending.metadata, createdAt: max(pending.createdAt, now),
             delay: batchDelay, lines: errors.isEmpty ? lines : [], validationErrors: errors + markerErrors, expires: expires)
         batches[batch.id] = batch
         return batch
