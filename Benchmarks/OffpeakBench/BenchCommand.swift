@@ -141,6 +141,9 @@ struct BenchCommand: AsyncParsableCommand {
 
         let table = Self.render(rows)
         print(table)
+        let notesPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("notes.md").path
+        let notes = (try? String(contentsOfFile: notesPath, encoding: .utf8)) ?? ""
         let document = """
             # Benchmarks
 
@@ -148,6 +151,8 @@ struct BenchCommand: AsyncParsableCommand {
             Machine: \(Measure.machine()). The load generator runs on the same machine.
 
             \(table)
+
+            \(notes)
             """
         try? FileManager.default.createDirectory(
             at: URL(fileURLWithPath: output).deletingLastPathComponent(), withIntermediateDirectories: true)
