@@ -4,9 +4,11 @@ import Configuration
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
 import OffpeakCore
 import OffpeakGateway
 import OffpeakSQLite
+import Prometheus
 import UnixSignals
 
 struct ServeCommand: AsyncParsableCommand {
@@ -45,10 +47,13 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let store = try Self.openStore(configuration.database)
         let signer = try await WebhookSecrets.resolve(configured: configuration.webhookSecret, store: store, logger: logger)
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let client = HTTPClient.makeForOffpeak()
         do {
             let app = Gateway.build(
                 configuration: configuration, store: store, httpClient: client, signer: signer, logger: logger,
+                metricsText: { registry.emitToBuffer() },
                 onRunning: { port in LogSetup.announce("offpeak: listening on http://\(configuration.host):\(port)") })
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Metrics
 import NIOCore
 import OffpeakCore
 
@@ -47,6 +48,7 @@ struct DeferredIntake: Sendable {
         switch try await store.accept(NewDeferredRequest(record: record, body: folded)) {
         case .created(let created):
             accepted = created
+            Self.acceptedCounter.increment()
             flusherDoorbell.ring()
         case .existing(let existing):
             accepted = existing
@@ -102,6 +104,8 @@ struct DeferredIntake: Sendable {
         }
         return key
     }
+
+    static let acceptedCounter = Counter(label: "offpeak_deferred_accepted_total")
 
     static func digest(_ body: [UInt8]) -> String {
         let hex = Array("0123456789abcdef".utf8)

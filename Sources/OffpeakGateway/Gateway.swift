@@ -13,6 +13,7 @@ public enum Gateway {
     public static func build(
         configuration: GatewayConfiguration, store: any DeferredStore, httpClient: HTTPClient, signer: WebhookSigner,
         logger: Logger, callbackResolver: any HostResolver = SystemHostResolver(),
+        metricsText: @escaping @Sendable () -> [UInt8] = { [] },
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let clock = SystemClock()
@@ -46,6 +47,11 @@ public enum Gateway {
         let passthrough = Passthrough(
             client: httpClient, upstreamURL: trimmed(configuration.upstreamURL), apiKey: configuration.upstreamAPIKey, logger: logger)
         let router = buildRouter(store: store, keys: configuration.clientKeys, intake: intake, results: results, passthrough: passthrough)
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metricsText())))
+        }
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "offpeak"),

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import HTTPTypes
 import Hummingbird
 import Logging
+import Metrics
 import NIOCore
 import NIOHTTP1
 
@@ -19,6 +20,8 @@ struct Passthrough: Sendable {
         "authorization", "content-length", "offpeak-defer", "offpeak-callback-url", "expect",
     ]
 
+    static let forwarded = Counter(label: "offpeak_passthrough_requests_total")
+
     func forward(_ request: Request, context: GatewayContext) async throws -> Response {
         // `/v1/chat/completions?x` → `{upstream}/chat/completions?x`
         let path = request.uri.path.dropFirst("/v1".count)
@@ -35,6 +38,7 @@ struct Passthrough: Sendable {
             upstream.body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
         }
         let response: HTTPClientResponse
+        Self.forwarded.increment()
         do {
             response = try await client.execute(upstream, timeout: .seconds(3600))
         } catch {

@@ -74,6 +74,19 @@ import Testing
         #expect(queued["has_more"] as? Bool == false)
     }
 
+    @Test func operationsEndpointsAnswer() async throws {
+        let cluster = try await Cluster(name: "ops", gateway: ["OFFPEAK_FLUSH_MAX_AGE": "3600", "OFFPEAK_API_KEYS": "key-ops"])
+        for index in 0..<3 {
+            #expect(try await cluster.deferred(chatBody(model: "m", "count me \(index)"), key: "key-ops").status == 202)
+        }
+        #expect(try await TestHTTP.get(cluster.gateway.url + "/healthz").status == 200)
+        #expect(try await TestHTTP.get(cluster.gateway.url + "/readyz").json?["status"] as? String == "ready")
+        let metrics = try await TestHTTP.get(cluster.gateway.url + "/metrics")
+        #expect(metrics.status == 200, "Prometheus text needs no client key")
+        #expect(metrics.headers.first(name: "Content-Type")?.hasPrefix("text/plain") == true)
+        #expect(metrics.text.contains("offpeak_deferred_accepted_total 3"), "\(metrics.text)")
+    }
+
     @Test func cancellingAQueuedRequestKeepsItOutOfEveryBatch() async throws {
         let cluster = try await Cluster(name: "cancel", gateway: ["OFFPEAK_FLUSH_MAX_AGE": "2"])
         let keep = try #require(try await cluster.deferred(chatBody(model: "m", "keep me")).json?["id"] as? String)

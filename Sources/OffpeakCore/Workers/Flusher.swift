@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// Turns each group's queue into upstream batches when the flush policy says so: claims the
@@ -142,6 +143,8 @@ public final class Flusher<Clock: WorkerClock>: Service {
                 batchID: batch.id, upstreamID: upstream.id, upstreamStatus: upstream.status,
                 nextPollAt: clock.now(), now: clock.now())
             logger.info("batch submitted", metadata: metadata)
+            Counter(label: "offpeak_batches_submitted_total").increment()
+            Counter(label: "offpeak_batched_requests_total").increment(by: batch.requestCount)
             onSubmitted()
         } catch {
             metadata["error"] = "\(error)"

@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// Polls live upstream batches; when one ends, reads its output and error files line by line and
@@ -148,6 +149,9 @@ public final class Poller<Clock: WorkerClock>: Service {
     private func report(_ done: [SettledRequest], to counter: SettledCount) async {
         guard !done.isEmpty else { return }
         await counter.add(done.count)
+        let completed = done.filter { $0.status == .completed }.count
+        Counter(label: "offpeak_deferred_finished_total", dimensions: [("status", "completed")]).increment(by: completed)
+        Counter(label: "offpeak_deferred_finished_total", dimensions: [("status", "failed")]).increment(by: done.count - completed)
         await onTerminal(done)
     }
 }
