@@ -92,4 +92,51 @@ import Testing
             await services.triggerGracefulShutdown()
         }
     }
+
+    @Test func aBatchWhoseCreationFailedIsKeptAndCreatedOnceLater() async throws {
+        let port = Port()
+        let simulator = Simulator.build(
+            SimulatorConfiguration(port: 0, batchDelay: 0.2), logger: Logger(label: "simulator"), onRunning: { await port.set($0) })
+        let services = ServiceGroup(services: [simulator], gracefulShutdownSignals: [], logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await services.run() }
+            defer { group.cancelAll() }
+            var simulatorPort: Int?
+            try await eventually("the simulator to listen", within: 30) {
+                simulatorPort = await port.value
+                return simulatorPort != nil
+            }
+            let upstream = "http://127.0.0.1:\(simulatorPort!)/v1"
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-create-\(UUID().uuidString).sqlite").path
+            defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+            let store = try SQLiteStore(path: path)
+            let clock = ManualClock()
+            let provider = HTTPBatchProvider(client: TestHTTP.client, baseURL: upstream, apiKey: "sk-test")
+            let flusher = Flusher(
+                store: store, provider: provider,
+                configuration: .init(policy: FlushPolicy(maxRequests: 10, maxBytes: 1 << 20, maxAge: 0), retry: RetryPolicy(maxAttempts: 3)),
+                clock: clock, logger: Logger(label: "flusher"))
+            let body = Array(#"{"model":"qwen-plus","messages":[{"role":"user","content":"once"}]}"#.utf8)
+            _ = try await store.accept(NewDeferredRequest(
+                record: DeferredRequest(
+                    id: "dfr_once", owner: "", endpoint: "/v1/chat/completions", model: "qwen-plus", createdAt: clock.now(),
+                    bodyDigest: "d", bodyBytes: body.count),
+                body: body))
+            // The create call fails more often than the flusher retries it.
+            _ = try await TestHTTP.post(
+                upstream.replacingOccurrences(of: "/v1", with: "/sim/faults"), json: ["endpoint": "create", "status": 500, "count": 4])
+            try await flusher.flushDue()
+            let kept = try await store.batches(in: .preparing)
+            #expect(kept.count == 1 && kept.first?.inputFileID != nil, "the uploaded batch is kept")
+            #expect(try await store.request(id: "dfr_once", owner: "")?.status == .submitted, "its request is not queued again")
+            #expect(try await store.backlogs().isEmpty)
+
+            await flusher.resumePreparedBatches()
+            #expect(try await store.batches(in: .preparing).isEmpty)
+            #expect(try await store.batches(in: .live).count == 1)
+            let list = try await TestHTTP.get(upstream + "/batches?limit=100", headers: [("Authorization", "Bearer sk-test")])
+            #expect((list.json?["data"] as? [Any])?.count == 1, "created once upstream")
+            await services.triggerGracefulShutdown()
+        }
+    }
 }

@@ -27,6 +27,9 @@ public final class Flusher<Clock: WorkerClock>: Service {
         }
     }
 
+    /// Seconds between attempts at batches whose creation failed.
+    static var resumeInterval: Double { 10 }
+
     /// The metadata key that names our batch in the upstream batch, for recovery after a crash.
     public static var metadataKey: String { "offpeak_batch_id" }
 
@@ -59,7 +62,13 @@ public final class Flusher<Clock: WorkerClock>: Service {
 
     private func loop() async {
         await resumePreparedBatches()
+        var lastResume = clock.now()
         while !Task.isCancelled {
+            // A batch whose creation failed after its upload is kept, and tried again from time to time.
+            if clock.now() - lastResume >= Self.resumeInterval {
+                await resumePreparedBatches()
+                lastResume = clock.now()
+            }
             var wait = configuration.idleCheck
             do {
                 if let due = try await flushDue() {
@@ -117,9 +126,12 @@ public final class Flusher<Clock: WorkerClock>: Service {
         return nextDue
     }
 
-    /// Uploads and creates one batch; gives its requests back to the queue if the provider stays down.
+    /// Uploads and creates one batch. If the upload fails, its requests go back to the queue; once
+    /// the file is up, a failed create may still have reached the provider, so the batch is kept and
+    /// looked for upstream before it is created again: a request is never in two live batches.
     func submit(_ batch: BatchRecord, recovering: Bool) async {
         var metadata: Logger.Metadata = ["batch": "\(batch.id)", "model": "\(batch.model)"]
+        var uploaded = batch.inputFileID != nil
         do {
             if recovering, let existing = try await findUpstream(batch) {
                 try await store.markLive(
@@ -132,6 +144,7 @@ public final class Flusher<Clock: WorkerClock>: Service {
             let fileID = try await upload(batch)
             metadata["input_file"] = "\(fileID)"
             try await store.recordUpload(batchID: batch.id, inputFileID: fileID)
+            uploaded = true
             let request = CreateBatchRequest(
                 inputFileID: fileID, endpoint: batch.endpoint, completionWindow: configuration.completionWindow,
                 metadata: [Self.metadataKey: batch.id])
@@ -148,7 +161,11 @@ public final class Flusher<Clock: WorkerClock>: Service {
             onSubmitted()
         } catch {
             metadata["error"] = "\(error)"
-            logger.error("batch could not be submitted; its requests return to the queue", metadata: metadata)
+            guard !uploaded, !Task.isCancelled else {
+                logger.error("batch could not be created; it is kept and will be looked for upstream, then tried again", metadata: metadata)
+                return
+            }
+            logger.error("batch file could not be uploaded; its requests return to the queue", metadata: metadata)
             do {
                 try await store.abandon(batchID: batch.id, now: clock.now())
             } catch {
