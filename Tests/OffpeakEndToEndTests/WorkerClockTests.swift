@@ -24,7 +24,8 @@ import Testing
         func set(_ port: Int) { value = port }
     }
 
-    @Test func theFlusherWaitsForAgeOrSizeAndThePollerSettlesEveryRow() async throws {
+    /// Runs `body` with an in-process simulator on a free port and a store on a fresh SQLite file.
+    func withSimulatorAndStore(_ body: (_ upstream: String, _ store: SQLiteStore) async throws -> Void) async throws {
         let port = Port()
         let simulator = Simulator.build(
             SimulatorConfiguration(port: 0, batchDelay: 0.2), logger: Logger(label: "simulator"), onRunning: { await port.set($0) })
@@ -37,12 +38,17 @@ import Testing
                 simulatorPort = await port.value
                 return simulatorPort != nil
             }
-
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-workers-\(UUID().uuidString).sqlite").path
             defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-            let store = try SQLiteStore(path: path)
+            try await body("http://127.0.0.1:\(simulatorPort!)/v1", try SQLiteStore(path: path))
+            await services.triggerGracefulShutdown()
+        }
+    }
+
+    @Test func theFlusherWaitsForAgeOrSizeAndThePollerSettlesEveryRow() async throws {
+        try await withSimulatorAndStore { upstream, store in
             let clock = ManualClock()
-            let provider = HTTPBatchProvider(client: TestHTTP.client, baseURL: "http://127.0.0.1:\(simulatorPort!)/v1", apiKey: "sk-test")
+            let provider = HTTPBatchProvider(client: TestHTTP.client, baseURL: upstream, apiKey: "sk-test")
             let flusher = Flusher(
                 store: store, provider: provider,
                 configuration: .init(policy: FlushPolicy(maxRequests: 10, maxBytes: 1 << 20, maxAge: 60)), clock: clock,
@@ -89,27 +95,11 @@ import Testing
                 #expect(request.status == .completed)
                 #expect((request.usage?.promptTokens ?? 0) > 0, "token counts are kept")
             }
-            await services.triggerGracefulShutdown()
         }
     }
 
     @Test func aBatchWhoseCreationFailedIsKeptAndCreatedOnceLater() async throws {
-        let port = Port()
-        let simulator = Simulator.build(
-            SimulatorConfiguration(port: 0, batchDelay: 0.2), logger: Logger(label: "simulator"), onRunning: { await port.set($0) })
-        let services = ServiceGroup(services: [simulator], gracefulShutdownSignals: [], logger: Logger(label: "test"))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await services.run() }
-            defer { group.cancelAll() }
-            var simulatorPort: Int?
-            try await eventually("the simulator to listen", within: 30) {
-                simulatorPort = await port.value
-                return simulatorPort != nil
-            }
-            let upstream = "http://127.0.0.1:\(simulatorPort!)/v1"
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-create-\(UUID().uuidString).sqlite").path
-            defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-            let store = try SQLiteStore(path: path)
+        try await withSimulatorAndStore { upstream, store in
             let clock = ManualClock()
             let provider = HTTPBatchProvider(client: TestHTTP.client, baseURL: upstream, apiKey: "sk-test")
             let flusher = Flusher(
@@ -136,7 +126,6 @@ import Testing
             #expect(try await store.batches(in: .live).count == 1)
             let list = try await TestHTTP.get(upstream + "/batches?limit=100", headers: [("Authorization", "Bearer sk-test")])
             #expect((list.json?["data"] as? [Any])?.count == 1, "created once upstream")
-            await services.triggerGracefulShutdown()
         }
     }
 }
