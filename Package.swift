@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(
             name: "OffpeakCoreTests",
             dependencies: [
-                "OffpeakCore", "OffpeakSQLite",
+                "OffpeakCore", "OffpeakSQLite", "OffpeakGateway",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -55,7 +55,7 @@ public enum Gateway {
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "offpeak"),
-            services: [flusher, poller, dispatcher],
+            services: store.services + [flusher, poller, dispatcher],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 logger.info("offpeak gateway listening", metadata: ["host": "\(configuration.host)", "port": "\(port)"])

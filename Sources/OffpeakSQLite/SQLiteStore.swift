@@ -6,7 +6,7 @@ import OffpeakCore
 /// has reached the disk before the caller is told it happened.
 public struct SQLiteStore: DeferredStore {
     let pool: DatabasePool
-    private let accepts: GroupCommit<NewDeferredRequest, AcceptResult>
+    private let accepts: GroupCommit<Database, NewDeferredRequest, AcceptResult>
 
     private let groupCommit: Bool
 
@@ -23,15 +23,20 @@ public struct SQLiteStore: DeferredStore {
         let pool = try DatabasePool(path: path, configuration: configuration)
         try SQLiteMigrations.migrator.migrate(pool)
         self.pool = pool
-        accepts = GroupCommit { items in
-            do {
-                return try await pool.write { db in
-                    items.map { item in Result { try Self.accept(item, in: db) } }
+        accepts = GroupCommit(
+            schedule: { drain in pool.asyncWriteWithoutTransaction { db in drain(db) } },
+            write: { db, items in
+                do {
+                    var results: [Result<AcceptResult, any Error>] = []
+                    try db.inTransaction {
+                        results = items.map { item in Result { try Self.accept(item, in: db) } }
+                        return .commit
+                    }
+                    return results
+                } catch {
+                    return items.map { _ in .failure(error) }
                 }
-            } catch {
-                return items.map { _ in .failure(error) }
-            }
-        }
+            })
     }
 
     public func ping() async throws {
@@ -154,16 +159,18 @@ public struct SQLiteStore: DeferredStore {
             let sizes = rows.map { row -> Int in row["line_bytes"] }
             let (count, bytes) = policy.take(lineSizes: sizes)
             guard count > 0 else { return nil }
-            let update = try db.makeStatement(
+            // One statement numbers the claimed rows 1...count in queue order (the file's lines).
+            try db.execute(
                 sql: """
-                    UPDATE deferred_requests SET status = 'submitted', batch_id = ?, batch_line = ?,
-                        attempts = attempts + 1, submitted_at = ?
-                    WHERE seq = ?
-                    """)
-            for (index, row) in rows.prefix(count).enumerated() {
-                let seq: Int64 = row["seq"]
-                try update.execute(arguments: [id, index + 1, now, seq])
-            }
+                    UPDATE deferred_requests
+                    SET status = 'submitted', batch_id = ?, batch_line = picked.line, attempts = attempts + 1, submitted_at = ?
+                    FROM (
+                        SELECT seq, row_number() OVER (ORDER BY seq) AS line FROM deferred_requests
+                        WHERE status = 'queued' AND endpoint = ? AND model = ? ORDER BY seq LIMIT ?
+                    ) AS picked
+                    WHERE deferred_requests.seq = picked.seq
+                    """,
+                arguments: [id, now, group.endpoint, group.model, count])
             let batch = BatchRecord(
                 id: id, endpoint: group.endpoint, model: group.model, requestCount: count, fileBytes: bytes, createdAt: now)
             try db.execute(

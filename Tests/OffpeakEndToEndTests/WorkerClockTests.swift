@@ -128,4 +128,43 @@ import Testing
             #expect((list.json?["data"] as? [Any])?.count == 1, "created once upstream")
         }
     }
+
+    @Test func aGroupWhoseUploadFailedWaitsBeforeItIsClaimedAgain() async throws {
+        try await withSimulatorAndStore { upstream, store in
+            let clock = ManualClock()
+            let provider = HTTPBatchProvider(client: TestHTTP.client, baseURL: upstream, apiKey: "sk-test")
+            let flusher = Flusher(
+                store: store, provider: provider,
+                configuration: .init(
+                    policy: FlushPolicy(maxRequests: 10, maxBytes: 1 << 20, maxAge: 0),
+                    retry: RetryPolicy(maxAttempts: 1, baseDelay: 2, maxDelay: 8)),
+                clock: clock, logger: Logger(label: "flusher"))
+            let body = Array(#"{"model":"qwen-plus","messages":[{"role":"user","content":"later"}]}"#.utf8)
+            _ = try await store.accept(NewDeferredRequest(
+                record: DeferredRequest(
+                    id: "dfr_later", owner: "", endpoint: "/v1/chat/completions", model: "qwen-plus", createdAt: clock.now(),
+                    bodyDigest: "d", bodyBytes: body.count),
+                body: body))
+            _ = try await TestHTTP.post(
+                upstream.replacingOccurrences(of: "/v1", with: "/sim/faults"), json: ["endpoint": "upload", "status": 503, "count": 2])
+
+            try await flusher.flushDue()
+            #expect(try await store.request(id: "dfr_later", owner: "")?.status == .queued, "a failed upload returns the request")
+            #expect(try await store.batches(in: .abandoned).count == 1)
+            let next = try await flusher.flushDue()
+            #expect(try await store.batches(in: .abandoned).count == 1, "not claimed again at once")
+            #expect(next.map { $0 > clock.now() && $0 <= clock.now() + 2 } == true, "due again after the backoff")
+
+            clock.set(clock.now() + 2)
+            try await flusher.flushDue()
+            #expect(try await store.batches(in: .abandoned).count == 2, "tried again after the backoff, and failed again")
+            clock.set(clock.now() + 1)
+            try await flusher.flushDue()
+            #expect(try await store.batches(in: .abandoned).count == 2, "the second wait is longer")
+            clock.set(clock.now() + 3)
+            try await flusher.flushDue()
+            #expect(try await store.batches(in: .live).count == 1, "submitted once the provider accepts uploads")
+            #expect(try await store.request(id: "dfr_later", owner: "")?.status == .submitted)
+        }
+    }
 }

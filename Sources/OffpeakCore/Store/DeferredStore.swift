@@ -1,3 +1,5 @@
+import ServiceLifecycle
+
 /// Everything the front and the workers keep. The workers see only this protocol, so that the
 /// embedded SQLite store and a shared PostgreSQL store are interchangeable.
 public protocol DeferredStore: Sendable {
@@ -60,6 +62,16 @@ public protocol DeferredStore: Sendable {
 
     /// Stores `value` under `key` unless a value is there; returns the value in force.
     func setting(_ key: String, default value: String) async throws -> String
+
+    // MARK: Upkeep
+
+    /// What the store needs running beside the workers while it is in use (connections,
+    /// checkpoints); the gateway runs them with its own services.
+    var services: [any Service] { get }
+}
+
+extension DeferredStore {
+    public var services: [any Service] { [] }
 }
 
 public struct DeliveryJob: Sendable {

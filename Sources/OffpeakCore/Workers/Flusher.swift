@@ -1,6 +1,7 @@
 import Logging
 import Metrics
 import ServiceLifecycle
+import Synchronization
 
 /// Turns each group's queue into upstream batches when the flush policy says so: claims the
 /// requests, streams their JSONL to the provider, creates the batch, and hands it to the poller.
@@ -40,6 +41,9 @@ public final class Flusher<Clock: WorkerClock>: Service {
     private let logger: Logger
     public let doorbell: Doorbell
     private let onSubmitted: @Sendable () -> Void
+    /// Groups whose last upload failed, and when to try them again: a provider that refuses
+    /// uploads (down, or misconfigured) must not have the same requests claimed in a tight loop.
+    private let heldBack = Mutex<[GroupKey: (until: Timestamp, failures: Int)]>([:])
 
     public init(
         store: any DeferredStore, provider: any BatchProvider, configuration: Configuration, clock: Clock,
@@ -100,6 +104,10 @@ public final class Flusher<Clock: WorkerClock>: Service {
         for backlog in try await store.backlogs() {
             var backlog = backlog
             let now = clock.now()
+            if let until = heldBack.withLock({ $0[backlog.key]?.until }), until > now {
+                nextDue = min(nextDue ?? until, until)
+                continue
+            }
             guard let trigger = configuration.policy.trigger(for: backlog, now: now) else {
                 let due = configuration.policy.dueAt(backlog)
                 nextDue = min(nextDue ?? due, due)
@@ -118,7 +126,11 @@ public final class Flusher<Clock: WorkerClock>: Service {
                         "batch": "\(batch.id)", "model": "\(batch.model)", "requests": "\(batch.requestCount)",
                         "bytes": "\(batch.fileBytes)", "trigger": "\(trigger.rawValue)",
                     ])
-                await submit(batch, recovering: false)
+                guard await submit(batch, recovering: false) else {
+                    holdBack(backlog.key, now: now)
+                    break
+                }
+                heldBack.withLock { _ = $0.removeValue(forKey: backlog.key) }
                 backlog.count -= batch.requestCount
                 backlog.lineBytes -= batch.fileBytes
             }
@@ -126,10 +138,24 @@ public final class Flusher<Clock: WorkerClock>: Service {
         return nextDue
     }
 
+    /// After a failed upload the group waits (exponential backoff on the retry policy's bounds)
+    /// before its requests are claimed again.
+    private func holdBack(_ key: GroupKey, now: Timestamp) {
+        let wait = heldBack.withLock { held in
+            let failures = (held[key]?.failures ?? 0) + 1
+            let wait = configuration.retry.delay(afterAttempt: failures, retryAfter: nil)
+            held[key] = (now + wait, failures)
+            return wait
+        }
+        logger.warning("group held back after a failed upload", metadata: ["group": "\(key)", "retry_in": "\(wait)"])
+    }
+
     /// Uploads and creates one batch. If the upload fails, its requests go back to the queue; once
     /// the file is up, a failed create may still have reached the provider, so the batch is kept and
     /// looked for upstream before it is created again: a request is never in two live batches.
-    func submit(_ batch: BatchRecord, recovering: Bool) async {
+    /// Returns false only when the upload failed and the requests went back to the queue.
+    @discardableResult
+    func submit(_ batch: BatchRecord, recovering: Bool) async -> Bool {
         var metadata: Logger.Metadata = ["batch": "\(batch.id)", "model": "\(batch.model)"]
         var uploaded = batch.inputFileID != nil
         do {
@@ -139,7 +165,7 @@ public final class Flusher<Clock: WorkerClock>: Service {
                     now: clock.now())
                 logger.info("recovered upstream batch", metadata: metadata)
                 onSubmitted()
-                return
+                return true
             }
             let fileID = try await upload(batch)
             metadata["input_file"] = "\(fileID)"
@@ -159,11 +185,12 @@ public final class Flusher<Clock: WorkerClock>: Service {
             Counter(label: "offpeak_batches_submitted_total").increment()
             Counter(label: "offpeak_batched_requests_total").increment(by: batch.requestCount)
             onSubmitted()
+            return true
         } catch {
             metadata["error"] = "\(error)"
             guard !uploaded, !Task.isCancelled else {
                 logger.error("batch could not be created; it is kept and will be looked for upstream, then tried again", metadata: metadata)
-                return
+                return true
             }
             logger.error("batch file could not be uploaded; its requests return to the queue", metadata: metadata)
             do {
@@ -171,6 +198,7 @@ public final class Flusher<Clock: WorkerClock>: Service {
             } catch {
                 logger.error("could not return batch to the queue", metadata: ["batch": "\(batch.id)", "error": "\(error)"])
             }
+            return false
         }
     }
 
