@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // Domain: records, JSONL, flush policy, outcome rules, the store and provider protocols, workers.
@@ -48,6 +50,19 @@ let package = Package(
             dependencies: [
                 "OffpeakCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The shared store: PostgreSQL through postgres-nio, for several gateways on one queue.
+        .target(
+            name: "OffpeakPostgres",
+            dependencies: [
+                "OffpeakCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -101,6 +116,7 @@ let package = Package(
                 "OffpeakSimulator",
                 "OffpeakProvider",
                 "OffpeakSQLite",
+                "OffpeakPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -119,7 +135,7 @@ let package = Package(
         .executableTarget(
             name: "OffpeakBench",
             dependencies: [
-                "OffpeakCore", "OffpeakSQLite", "OffpeakProvider",
+                "OffpeakCore", "OffpeakSQLite", "OffpeakProvider", "OffpeakPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -134,8 +150,11 @@ let package = Package(
         .testTarget(
             name: "OffpeakCoreTests",
             dependencies: [
-                "OffpeakCore", "OffpeakSQLite", "OffpeakGateway",
+                "OffpeakCore", "OffpeakSQLite", "OffpeakGateway", "OffpeakPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

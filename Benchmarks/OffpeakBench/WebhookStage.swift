@@ -50,7 +50,8 @@ enum WebhookStage {
             }
             _ = try await store.claimBatch(
                 id: "bat_bench", group: GroupKey(endpoint: "/v1/chat/completions", model: "qwen-plus"),
-                policy: FlushPolicy(maxRequests: 50_000, maxBytes: 500_000_000, maxAge: 0), now: now)
+                policy: FlushPolicy(maxRequests: 50_000, maxBytes: 500_000_000, maxAge: 0), now: now,
+                lease: Lease(holder: "bench", until: now + 3600))
             let answer = StoredResponse(statusCode: 200, requestID: "req", body: Array(#"{"object":"chat.completion","choices":[]}"#.utf8))
             for chunk in stride(from: 0, to: ids.count, by: 1000) {
                 let outcomes = ids[chunk..<min(chunk + 1000, ids.count)].map { (id: $0, disposition: RowDisposition.complete(answer, nil)) }

@@ -7,7 +7,6 @@ import Logging
 import Metrics
 import OffpeakCore
 import OffpeakGateway
-import OffpeakSQLite
 import Prometheus
 import UnixSignals
 
@@ -20,7 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Listen address (OFFPEAK_HOST, default 127.0.0.1).") var host: String?
     @Option(help: "Listen port, 0 for any free port (OFFPEAK_PORT, default 8080).") var port: Int?
-    @Option(help: "SQLite file path (OFFPEAK_DATABASE, default offpeak.sqlite).") var database: String?
+    @Option(help: "SQLite file path or postgres://user:password@host:5432/db URL (OFFPEAK_DATABASE, default offpeak.sqlite).") var database: String?
     @Option(help: "The provider's OpenAI-compatible base URL, ending in /v1 (OFFPEAK_UPSTREAM_URL).") var upstreamURL: String?
     @Option(help: "Flush a group at this many queued requests (OFFPEAK_FLUSH_MAX_REQUESTS).") var flushMaxRequests: Int?
     @Option(help: "Flush before a group's file would pass this many bytes (OFFPEAK_FLUSH_MAX_BYTES).") var flushMaxBytes: Int?
@@ -45,32 +44,23 @@ struct ServeCommand: AsyncParsableCommand {
                 Data("offpeak: OFFPEAK_UPSTREAM_API_KEY is not set; export the provider's API key and start again.\n".utf8))
             throw ExitCode(2)
         }
-        let store = try Self.openStore(configuration.database)
-        let signer = try await WebhookSecrets.resolve(configured: configuration.webhookSecret, store: store, logger: logger)
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let client = HTTPClient.makeForOffpeak()
-        do {
-            let app = Gateway.build(
-                configuration: configuration, store: store, httpClient: client, signer: signer, logger: logger,
-                metricsText: { registry.emitToBuffer() },
-                onRunning: { port in LogSetup.announce("offpeak: listening on http://\(configuration.host):\(port)") })
-            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
-        } catch {
-            try? await client.shutdown()
-            throw error
+        try await StoreOpening.with(configuration.database, logger: logger) { store in
+            let signer = try await WebhookSecrets.resolve(configured: configuration.webhookSecret, store: store, logger: logger)
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            let client = HTTPClient.makeForOffpeak()
+            do {
+                let app = Gateway.build(
+                    configuration: configuration, store: store, httpClient: client, signer: signer, logger: logger,
+                    metricsText: { registry.emitToBuffer() },
+                    onRunning: { port in LogSetup.announce("offpeak: listening on http://\(configuration.host):\(port)") })
+                try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+            try await client.shutdown()
         }
-        try await client.shutdown()
-    }
-
-    static func openStore(_ database: String) throws -> any DeferredStore {
-        if database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") {
-            FileHandle.standardError.write(Data("offpeak: a PostgreSQL store is not available in this build yet; use a SQLite path.\n".utf8))
-            throw ExitCode(2)
-        }
-        // OFFPEAK_SQLITE_GROUP_COMMIT=false: one transaction per accept, the benchmarks' baseline.
-        let groupCommit = ProcessInfo.processInfo.environment["OFFPEAK_SQLITE_GROUP_COMMIT"] != "false"
-        return try SQLiteStore(path: database, groupCommit: groupCommit)
     }
 
     /// Flags first, then `OFFPEAK_*` environment variables, then the defaults.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Configuration
 import Foundation
+import Logging
 import OffpeakGateway
 
 struct WebhookSecretCommand: AsyncParsableCommand {
@@ -10,7 +11,7 @@ struct WebhookSecretCommand: AsyncParsableCommand {
         discussion: "Give it to your callback receivers; verify with any Standard Webhooks library."
     )
 
-    @Option(help: "SQLite file path (OFFPEAK_DATABASE, default offpeak.sqlite).") var database: String?
+    @Option(help: "SQLite file path or postgres:// URL (OFFPEAK_DATABASE, default offpeak.sqlite).") var database: String?
 
     func run() async throws {
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
@@ -19,8 +20,12 @@ struct WebhookSecretCommand: AsyncParsableCommand {
             InMemoryProvider(name: "flags", values: values),
             EnvironmentVariablesProvider().prefixKeys(with: "offpeak"),
         ])
-        let store = try ServeCommand.openStore(reader.string(forKey: "database", default: "offpeak.sqlite"))
-        let secret = try await WebhookSecrets.current(configured: reader.string(forKey: "webhook.secret", isSecret: true), store: store)
+        let configured = reader.string(forKey: "webhook.secret", isSecret: true)
+        let secret = try await StoreOpening.with(
+            reader.string(forKey: "database", default: "offpeak.sqlite"), logger: Logger(label: "offpeak")
+        ) { store in
+            try await WebhookSecrets.current(configured: configured, store: store)
+        }
         print(secret)
     }
 }

@@ -28,7 +28,9 @@ public enum Gateway {
             clock: clock, logger: logger)
         let poller = Poller(
             store: store, provider: provider,
-            configuration: .init(interval: configuration.pollInterval, rules: OutcomeRules(maxAttempts: configuration.maxAttempts)),
+            configuration: .init(
+                interval: configuration.pollInterval, rules: OutcomeRules(maxAttempts: configuration.maxAttempts),
+                lease: configuration.lease),
             clock: clock, logger: logger,
             onTerminal: { settled in
                 waiters.notify(settled.map(\.id))
@@ -36,7 +38,8 @@ public enum Gateway {
             })
         let flusher = Flusher(
             store: store, provider: provider,
-            configuration: .init(policy: configuration.flush, completionWindow: configuration.completionWindow),
+            configuration: .init(
+                policy: configuration.flush, completionWindow: configuration.completionWindow, lease: configuration.lease),
             clock: clock, logger: logger, onSubmitted: { poller.doorbell.ring() })
         let results = DeferredResults(
             store: store, waiters: waiters, maxWait: configuration.maxWait, pollInterval: configuration.pollInterval,
@@ -55,7 +58,7 @@ public enum Gateway {
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "offpeak"),
-            services: store.services + [flusher, poller, dispatcher],
+            services: [flusher, poller, dispatcher],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 logger.info("offpeak gateway listening", metadata: ["host": "\(configuration.host)", "port": "\(port)"])

@@ -22,6 +22,9 @@ public struct GatewayConfiguration: Sendable {
     public var webhookTimeout = 15.0
     /// The longest `Prefer: wait=N` honoured, in seconds.
     public var maxWait = 60.0
+    /// Seconds a gateway holds a batch it is preparing or polling without renewing its lease; work
+    /// held by a gateway that died is taken over by the others after this long.
+    public var lease = 30.0
 
     public init() {}
 
@@ -55,6 +58,7 @@ public struct GatewayConfiguration: Sendable {
         }
         allowPrivateCallbacks = reader.bool(forKey: "allow.private.callbacks", default: false)
         webhookTimeout = try Self.seconds(reader.string(forKey: "webhook.timeout", default: "15"), "webhook timeout")
+        lease = try Self.seconds(reader.string(forKey: "lease", default: "30"), "lease")
         try validate()
     }
 
@@ -65,6 +69,7 @@ public struct GatewayConfiguration: Sendable {
         guard (0...65535).contains(port) else { throw Invalid(description: "OFFPEAK_PORT must be 0 to 65535") }
         guard maxAttempts >= 1 else { throw Invalid(description: "OFFPEAK_MAX_ATTEMPTS must be at least 1") }
         guard pollInterval > 0 else { throw Invalid(description: "OFFPEAK_POLL_INTERVAL must be positive") }
+        guard lease >= 1 else { throw Invalid(description: "OFFPEAK_LEASE must be at least 1 second") }
         guard maxRequestBytes > 0 else { throw Invalid(description: "OFFPEAK_MAX_REQUEST_BYTES must be positive") }
     }
 

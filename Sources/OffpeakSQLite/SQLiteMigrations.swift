@@ -82,6 +82,10 @@ enum SQLiteMigrations {
                         WHERE status = 'queued';
                     """)
         }
+        migrator.registerMigration("v4: batch leases") { db in
+            // Who holds a preparing or live batch; `next_poll_at` is when the hold runs out.
+            try db.execute(sql: "ALTER TABLE batches ADD COLUMN lease_holder TEXT")
+        }
         return migrator
     }
 }

@@ -147,7 +147,7 @@ public struct SQLiteStore: DeferredStore {
         }
     }
 
-    public func claimBatch(id: String, group: GroupKey, policy: FlushPolicy, now: Timestamp) async throws -> BatchRecord? {
+    public func claimBatch(id: String, group: GroupKey, policy: FlushPolicy, now: Timestamp, lease: Lease) async throws -> BatchRecord? {
         try await pool.write { db in
             let rows = try Row.fetchAll(
                 db,
@@ -172,13 +172,14 @@ public struct SQLiteStore: DeferredStore {
                     """,
                 arguments: [id, now, group.endpoint, group.model, count])
             let batch = BatchRecord(
-                id: id, endpoint: group.endpoint, model: group.model, requestCount: count, fileBytes: bytes, createdAt: now)
+                id: id, endpoint: group.endpoint, model: group.model, requestCount: count, fileBytes: bytes, createdAt: now,
+                nextPollAt: lease.until)
             try db.execute(
                 sql: """
-                    INSERT INTO batches (id, endpoint, model, state, request_count, file_bytes, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO batches (id, endpoint, model, state, request_count, file_bytes, created_at, next_poll_at, lease_holder)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [id, group.endpoint, group.model, BatchState.preparing.rawValue, count, bytes, now])
+                arguments: [id, group.endpoint, group.model, BatchState.preparing.rawValue, count, bytes, now, lease.until, lease.holder])
             return batch
         }
     }
@@ -218,7 +219,7 @@ public struct SQLiteStore: DeferredStore {
         try await pool.write { db in
             try db.execute(
                 sql: """
-                    UPDATE batches SET state = 'live', upstream_id = ?, upstream_status = ?, next_poll_at = ?
+                    UPDATE batches SET state = 'live', upstream_id = ?, upstream_status = ?, next_poll_at = ?, lease_holder = NULL
                     WHERE id = ?
                     """,
                 arguments: [upstreamID, upstreamStatus, nextPollAt, batchID])
@@ -238,7 +239,8 @@ public struct SQLiteStore: DeferredStore {
                     """,
                 arguments: [batchID])
             try db.execute(
-                sql: "UPDATE batches SET state = 'abandoned', ended_at = ? WHERE id = ?", arguments: [now, batchID])
+                sql: "UPDATE batches SET state = 'abandoned', ended_at = ?, next_poll_at = NULL, lease_holder = NULL WHERE id = ?",
+                arguments: [now, batchID])
         }
     }
 
@@ -253,7 +255,7 @@ public struct SQLiteStore: DeferredStore {
     public func recordPoll(batchID: String, upstreamStatus: String, nextPollAt: Timestamp) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE batches SET upstream_status = ?, next_poll_at = ? WHERE id = ?",
+                sql: "UPDATE batches SET upstream_status = ?, next_poll_at = ?, lease_holder = NULL WHERE id = ?",
                 arguments: [upstreamStatus, nextPollAt, batchID])
         }
     }
@@ -329,7 +331,10 @@ public struct SQLiteStore: DeferredStore {
     public func endBatch(batchID: String, upstreamStatus: String, now: Timestamp) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE batches SET state = 'ended', upstream_status = ?, ended_at = ?, next_poll_at = NULL WHERE id = ?",
+                sql: """
+                    UPDATE batches SET state = 'ended', upstream_status = ?, ended_at = ?, next_poll_at = NULL, lease_holder = NULL
+                    WHERE id = ?
+                    """,
                 arguments: [upstreamStatus, now, batchID])
         }
     }

@@ -29,7 +29,7 @@ import Testing
             id: "dfr_rebinding", owner: "", endpoint: "/v1/chat/completions", model: "m", createdAt: now, callbackURL: url,
             bodyDigest: "d", bodyBytes: 13, delivery: DeliveryState(status: .pending))
         _ = try await store.accept(NewDeferredRequest(record: record, body: Array(#"{"model":"m"}"#.utf8)))
-        let batch = try #require(try await store.claimBatch(id: "bat_1", group: GroupKey(endpoint: "/v1/chat/completions", model: "m"), policy: FlushPolicy(), now: now))
+        let batch = try #require(try await store.claimBatch(id: "bat_1", group: GroupKey(endpoint: "/v1/chat/completions", model: "m"), policy: FlushPolicy(), now: now, lease: Lease(holder: "test", until: now + 30)))
         let done = try await store.settle(
             batchID: batch.id,
             outcomes: [(record.id, .complete(StoredResponse(statusCode: 200, requestID: "r", body: Array("{}".utf8)), nil))], now: now)

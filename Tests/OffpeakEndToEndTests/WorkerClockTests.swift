@@ -122,6 +122,9 @@ import Testing
             #expect(try await store.backlogs().isEmpty)
 
             await flusher.resumePreparedBatches()
+            #expect(try await store.batches(in: .preparing).count == 1, "set aside for a while, not retried at once")
+            clock.set(clock.now() + 10)
+            await flusher.resumePreparedBatches()
             #expect(try await store.batches(in: .preparing).isEmpty)
             #expect(try await store.batches(in: .live).count == 1)
             let list = try await TestHTTP.get(upstream + "/batches?limit=100", headers: [("Authorization", "Bearer sk-test")])

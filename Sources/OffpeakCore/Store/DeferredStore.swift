@@ -21,8 +21,12 @@ public protocol DeferredStore: Sendable {
     /// The queued requests of each group, summed.
     func backlogs() async throws -> [GroupBacklog]
     /// Takes the oldest queued requests of a group (as many as the policy allows in one file) into a
-    /// new batch in state `preparing`. Each one's attempts grow by one. Nil when nothing is queued.
-    func claimBatch(id: String, group: GroupKey, policy: FlushPolicy, now: Timestamp) async throws -> BatchRecord?
+    /// new batch in state `preparing`, leased to the caller. Each one's attempts grow by one. Nil when
+    /// nothing is queued. Concurrent claimers (other instances) never take the same request.
+    func claimBatch(id: String, group: GroupKey, policy: FlushPolicy, now: Timestamp, lease: Lease) async throws -> BatchRecord?
+    /// `preparing` batches nobody holds (their flusher stopped, died, or set them aside until a time
+    /// now past), leased to the caller: at most `limit`, oldest first.
+    func claimStalledBatches(now: Timestamp, lease: Lease, limit: Int) async throws -> [BatchRecord]
     /// The lines of a batch, in file order, `limit` at a time after line `after` (1-based lines).
     func batchLines(batchID: String, after: Int, limit: Int) async throws -> [BatchLineSource]
     func batches(in state: BatchState) async throws -> [BatchRecord]
@@ -36,6 +40,14 @@ public protocol DeferredStore: Sendable {
 
     /// The earliest time a live batch is due to be polled.
     func nextPollAt() async throws -> Timestamp?
+    /// Live batches due for a poll that nobody holds, leased to the caller: at most `limit`, most
+    /// overdue first. `recordPoll` and `endBatch` give the lease up.
+    func claimDuePolls(now: Timestamp, lease: Lease, limit: Int) async throws -> [BatchRecord]
+    /// Extends a lease the caller still holds; false if it has lost it (it ran out and another
+    /// instance took the batch), in which case the caller must stop working on the batch.
+    func renewLease(batchID: String, lease: Lease) async throws -> Bool
+    /// Gives up a `preparing` batch until `retryAt`, when any instance may take it again.
+    func setAside(batchID: String, holder: String, retryAt: Timestamp) async throws
     func recordPoll(batchID: String, upstreamStatus: String, nextPollAt: Timestamp) async throws
     /// The requests still waiting on this batch: id → (line number, attempts).
     func pendingMembers(batchID: String) async throws -> [String: BatchMember]
@@ -74,6 +86,18 @@ extension DeferredStore {
     public var services: [any Service] { [] }
 }
 
+/// Who holds a batch, and until when. A lease that runs out lets another instance take the batch
+/// over: the way work held by a stopped or killed gateway is finished by the others.
+public struct Lease: Sendable, Equatable {
+    public var holder: String
+    public var until: Timestamp
+
+    public init(holder: String, until: Timestamp) {
+        self.holder = holder
+        self.until = until
+    }
+}
+
 public struct DeliveryJob: Sendable {
     public var request: DeferredRequest
     /// Attempts already made in the current series.
@@ -85,7 +109,7 @@ public struct DeliveryJob: Sendable {
     }
 }
 
-public enum RedeliverResult: Sendable {
+public enum RedeliverResult: Sendable, Equatable {
     case queued(DeferredRequest)
     case notFinished(DeferredRequest)
     case noCallback(DeferredRequest)

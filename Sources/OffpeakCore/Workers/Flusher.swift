@@ -15,11 +15,14 @@ public final class Flusher<Clock: WorkerClock>: Service {
         /// The least time between two looks at the queue: a burst of accepts rings the doorbell
         /// thousands of times a second, and each look sums the queue.
         public var minimumSpacing: Double
+        /// Seconds a batch being prepared stays ours without renewal (see `LeaseKeeper`).
+        public var lease: Double
 
         public init(
             policy: FlushPolicy, completionWindow: String = "24h", idleCheck: Double = 1, retry: RetryPolicy = .init(),
-            minimumSpacing: Double = 0.1
+            minimumSpacing: Double = 0.1, lease: Double = 30
         ) {
+            self.lease = lease
             self.policy = policy
             self.completionWindow = completionWindow
             self.idleCheck = idleCheck
@@ -28,7 +31,8 @@ public final class Flusher<Clock: WorkerClock>: Service {
         }
     }
 
-    /// Seconds between attempts at batches whose creation failed.
+    /// Seconds between looks for batches nobody holds, and before a batch whose creation failed
+    /// is tried again.
     static var resumeInterval: Double { 10 }
 
     /// The metadata key that names our batch in the upstream batch, for recovery after a crash.
@@ -41,6 +45,7 @@ public final class Flusher<Clock: WorkerClock>: Service {
     private let logger: Logger
     public let doorbell: Doorbell
     private let onSubmitted: @Sendable () -> Void
+    private let leases: LeaseKeeper<Clock>
     /// Groups whose last upload failed, and when to try them again: a provider that refuses
     /// uploads (down, or misconfigured) must not have the same requests claimed in a tight loop.
     private let heldBack = Mutex<[GroupKey: (until: Timestamp, failures: Int)]>([:])
@@ -56,6 +61,7 @@ public final class Flusher<Clock: WorkerClock>: Service {
         self.logger = logger
         self.doorbell = doorbell
         self.onSubmitted = onSubmitted
+        leases = LeaseKeeper(store: store, clock: clock, duration: configuration.lease, logger: logger)
     }
 
     public func run() async throws {
@@ -68,7 +74,7 @@ public final class Flusher<Clock: WorkerClock>: Service {
         await resumePreparedBatches()
         var lastResume = clock.now()
         while !Task.isCancelled {
-            // A batch whose creation failed after its upload is kept, and tried again from time to time.
+            // Batches set aside after a failed create, or left by an instance that stopped, are taken up.
             if clock.now() - lastResume >= Self.resumeInterval {
                 await resumePreparedBatches()
                 lastResume = clock.now()
@@ -86,11 +92,16 @@ public final class Flusher<Clock: WorkerClock>: Service {
         }
     }
 
-    /// Batches left `preparing` by a stop or a crash: finish them (or find them upstream).
+    /// Batches left `preparing` by a stop or a crash (of this instance or another), and batches set
+    /// aside after a failed create whose time has come: finish them (or find them upstream).
     public func resumePreparedBatches() async {
         do {
-            for batch in try await store.batches(in: .preparing) {
-                await submit(batch, recovering: true)
+            while true {
+                let stalled = try await store.claimStalledBatches(now: clock.now(), lease: leases.fresh(), limit: 8)
+                guard !stalled.isEmpty else { break }
+                for batch in stalled {
+                    await submit(batch, recovering: true)
+                }
             }
         } catch {
             logger.error("could not resume prepared batches", metadata: ["error": "\(error)"])
@@ -118,7 +129,7 @@ public final class Flusher<Clock: WorkerClock>: Service {
             while first || configuration.policy.trigger(for: backlog, now: now) != nil {
                 first = false
                 guard let batch = try await store.claimBatch(
-                    id: Identifier.batch(), group: backlog.key, policy: configuration.policy, now: now)
+                    id: Identifier.batch(), group: backlog.key, policy: configuration.policy, now: now, lease: leases.fresh())
                 else { break }
                 logger.info(
                     "flushing group",
@@ -153,9 +164,14 @@ public final class Flusher<Clock: WorkerClock>: Service {
     /// Uploads and creates one batch. If the upload fails, its requests go back to the queue; once
     /// the file is up, a failed create may still have reached the provider, so the batch is kept and
     /// looked for upstream before it is created again: a request is never in two live batches.
-    /// Returns false only when the upload failed and the requests went back to the queue.
+    /// Returns false only when the upload failed and the requests went back to the queue. The
+    /// batch's lease is renewed meanwhile; if it is lost, the work stops and the new holder goes on.
     @discardableResult
     func submit(_ batch: BatchRecord, recovering: Bool) async -> Bool {
+        await leases.whileHolding(batch.id) { await self.submitHeld(batch, recovering: recovering) } ?? true
+    }
+
+    private func submitHeld(_ batch: BatchRecord, recovering: Bool) async -> Bool {
         var metadata: Logger.Metadata = ["batch": "\(batch.id)", "model": "\(batch.model)"]
         var uploaded = batch.inputFileID != nil
         do {
@@ -171,6 +187,8 @@ public final class Flusher<Clock: WorkerClock>: Service {
             metadata["input_file"] = "\(fileID)"
             try await store.recordUpload(batchID: batch.id, inputFileID: fileID)
             uploaded = true
+            // Creating a batch another instance now holds could put requests in two live batches.
+            guard try await leases.renew(batch.id) else { throw LeaseLost() }
             let request = CreateBatchRequest(
                 inputFileID: fileID, endpoint: batch.endpoint, completionWindow: configuration.completionWindow,
                 metadata: [Self.metadataKey: batch.id])
@@ -188,8 +206,17 @@ public final class Flusher<Clock: WorkerClock>: Service {
             return true
         } catch {
             metadata["error"] = "\(error)"
-            guard !uploaded, !Task.isCancelled else {
+            if error is LeaseLost { return true }
+            if Task.isCancelled {
+                // Stopping: whoever starts next (this gateway again, or another) takes the batch at once.
+                await Task { [store, leases] in
+                    try? await store.setAside(batchID: batch.id, holder: leases.holder, retryAt: 0)
+                }.value
+                return true
+            }
+            guard !uploaded else {
                 logger.error("batch could not be created; it is kept and will be looked for upstream, then tried again", metadata: metadata)
+                try? await store.setAside(batchID: batch.id, holder: leases.holder, retryAt: clock.now() + Self.resumeInterval)
                 return true
             }
             logger.error("batch file could not be uploaded; its requests return to the queue", metadata: metadata)
@@ -234,6 +261,8 @@ public final class Flusher<Clock: WorkerClock>: Service {
         }
     }
 }
+
+struct LeaseLost: Error {}
 
 /// Reads a batch's lines from the store a chunk at a time and renders them as JSONL.
 /// Pulled by one upload stream, one chunk after another.

@@ -11,8 +11,11 @@ public final class Poller<Clock: WorkerClock>: Service {
         public var retry: RetryPolicy
         /// Batches polled at once.
         public var concurrency: Int
+        /// Seconds a batch being polled or collected stays ours without renewal (see `LeaseKeeper`).
+        public var lease: Double
 
-        public init(interval: Double, rules: OutcomeRules, retry: RetryPolicy = .init(), concurrency: Int = 4) {
+        public init(interval: Double, rules: OutcomeRules, retry: RetryPolicy = .init(), concurrency: Int = 4, lease: Double = 30) {
+            self.lease = lease
             self.interval = interval
             self.rules = rules
             self.retry = retry
@@ -27,6 +30,7 @@ public final class Poller<Clock: WorkerClock>: Service {
     private let logger: Logger
     public let doorbell: Doorbell
     private let onTerminal: @Sendable ([SettledRequest]) async -> Void
+    private let leases: LeaseKeeper<Clock>
 
     public init(
         store: any DeferredStore, provider: any BatchProvider, configuration: Configuration, clock: Clock,
@@ -39,6 +43,7 @@ public final class Poller<Clock: WorkerClock>: Service {
         self.logger = logger
         self.doorbell = doorbell
         self.onTerminal = onTerminal
+        leases = LeaseKeeper(store: store, clock: clock, duration: configuration.lease, logger: logger)
     }
 
     public func run() async throws {
@@ -58,10 +63,16 @@ public final class Poller<Clock: WorkerClock>: Service {
         }
     }
 
-    /// Polls every live batch that is due, a bounded number at a time.
+    /// Polls every live batch that is due and that no other instance holds, a bounded number at a time.
     public func pollDue() async throws {
-        let now = clock.now()
-        let due = try await store.batches(in: .live).filter { ($0.nextPollAt ?? 0) <= now }
+        while true {
+            let due = try await store.claimDuePolls(now: clock.now(), lease: leases.fresh(), limit: configuration.concurrency * 4)
+            guard !due.isEmpty else { return }
+            await poll(due)
+        }
+    }
+
+    private func poll(_ due: [BatchRecord]) async {
         await withTaskGroup(of: Void.self) { group in
             var iterator = due.makeIterator()
             for _ in 0..<configuration.concurrency {
@@ -76,6 +87,10 @@ public final class Poller<Clock: WorkerClock>: Service {
     }
 
     func poll(_ batch: BatchRecord) async {
+        _ = await leases.whileHolding(batch.id) { await self.pollHeld(batch) }
+    }
+
+    private func pollHeld(_ batch: BatchRecord) async {
         guard let upstreamID = batch.upstreamID else { return }
         let metadata: Logger.Metadata = ["batch": "\(batch.id)", "upstream": "\(upstreamID)"]
         do {

@@ -17,6 +17,7 @@ final class Cluster: Sendable {
         "OFFPEAK_FLUSH_MAX_REQUESTS": "15",
         "OFFPEAK_FLUSH_MAX_AGE": "0.5",
         "OFFPEAK_POLL_INTERVAL": "0.2",
+        "OFFPEAK_LEASE": "2",
     ]
 
     init(

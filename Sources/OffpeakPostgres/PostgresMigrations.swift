@@ -1,0 +1,123 @@
+import Logging
+import PostgresNIO
+
+/// The PostgreSQL schema, one numbered migration per change. Never edit a shipped migration: add one.
+///
+/// Every gateway runs them at start (and `offpeak migrate` does on its own); an advisory lock held
+/// for the migrating transaction makes instances that start together apply each migration once.
+enum PostgresMigrations {
+    struct Migration {
+        let version: Int
+        let name: String
+        let statements: [PostgresQuery]
+    }
+
+    /// Any fixed number: the key of the advisory lock migrations take.
+    static let lockKey = 0x6F66_6670_6561_6B
+
+    static let all: [Migration] = [
+        Migration(
+            version: 1, name: "requests, batches, settings",
+            statements: [
+                """
+                CREATE TABLE deferred_requests (
+                    seq BIGSERIAL PRIMARY KEY,
+                    id TEXT NOT NULL UNIQUE,
+                    owner TEXT NOT NULL,
+                    endpoint TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    submitted_at DOUBLE PRECISION,
+                    completed_at DOUBLE PRECISION,
+                    attempts BIGINT NOT NULL DEFAULT 0,
+                    batch_id TEXT,
+                    batch_line BIGINT,
+                    upstream_batch_id TEXT,
+                    callback_url TEXT,
+                    idempotency_key TEXT,
+                    body_digest TEXT NOT NULL,
+                    body_bytes BIGINT NOT NULL,
+                    line_bytes BIGINT NOT NULL,
+                    response_status BIGINT,
+                    response_request_id TEXT,
+                    error_code TEXT,
+                    error_message TEXT,
+                    prompt_tokens BIGINT,
+                    completion_tokens BIGINT,
+                    delivery_status TEXT NOT NULL DEFAULT 'none',
+                    delivery_attempts BIGINT NOT NULL DEFAULT 0,
+                    delivery_last_status BIGINT,
+                    delivery_last_error TEXT,
+                    delivery_next_at DOUBLE PRECISION,
+                    delivery_series_attempts BIGINT NOT NULL DEFAULT 0,
+                    response_body BYTEA,
+                    body BYTEA NOT NULL
+                )
+                """,
+                """
+                CREATE UNIQUE INDEX deferred_idempotency ON deferred_requests (owner, idempotency_key)
+                    WHERE idempotency_key IS NOT NULL
+                """,
+                """
+                CREATE INDEX deferred_queue ON deferred_requests (endpoint, model, seq) INCLUDE (line_bytes, created_at)
+                    WHERE status = 'queued'
+                """,
+                "CREATE INDEX deferred_batch ON deferred_requests (batch_id, batch_line) WHERE batch_id IS NOT NULL",
+                "CREATE INDEX deferred_owner ON deferred_requests (owner, seq)",
+                """
+                CREATE INDEX deferred_delivery ON deferred_requests (delivery_next_at)
+                    WHERE delivery_status = 'pending' AND delivery_next_at IS NOT NULL
+                """,
+                """
+                CREATE TABLE batches (
+                    id TEXT PRIMARY KEY,
+                    endpoint TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    request_count BIGINT NOT NULL,
+                    file_bytes BIGINT NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    input_file_id TEXT,
+                    upstream_id TEXT,
+                    upstream_status TEXT,
+                    next_poll_at DOUBLE PRECISION,
+                    ended_at DOUBLE PRECISION,
+                    lease_holder TEXT
+                )
+                """,
+                "CREATE INDEX batches_state ON batches (state, next_poll_at)",
+                "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            ])
+    ]
+
+    /// Brings the schema up to date; returns the versions it applied.
+    @discardableResult
+    static func migrate(_ client: PostgresClient, logger: Logger) async throws -> [Int] {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS offpeak_migrations (
+                    version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
+                """, logger: logger)
+            var applied: Set<Int> = []
+            for try await version in try await connection.query("SELECT version FROM offpeak_migrations", logger: logger)
+                .decode(Int.self)
+            {
+                applied.insert(version)
+            }
+            var done: [Int] = []
+            for migration in all where !applied.contains(migration.version) {
+                for statement in migration.statements {
+                    try await connection.query(statement, logger: logger)
+                }
+                try await connection.query(
+                    "INSERT INTO offpeak_migrations (version, name) VALUES (\(migration.version), \(migration.name))", logger: logger)
+                logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+                done.append(migration.version)
+            }
+            return done
+        }
+    }
+}

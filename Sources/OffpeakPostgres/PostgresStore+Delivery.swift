@@ -1,0 +1,55 @@
+import OffpeakCore
+import PostgresNIO
+
+/// The callback delivery queue: a claim leases each row by moving its due time past the lease.
+extension PostgresStore {
+    public func claimDeliveries(now: Timestamp, limit: Int, lease: Double) async throws -> [DeliveryJob] {
+        let rows = try await client.query(
+            """
+            UPDATE deferred_requests SET delivery_next_at = \(now + lease)
+            WHERE id IN (
+                SELECT id FROM deferred_requests
+                WHERE delivery_status = 'pending' AND delivery_next_at IS NOT NULL AND delivery_next_at <= \(now)
+                ORDER BY delivery_next_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+            RETURNING \(unescaped: requestColumns), delivery_series_attempts
+            """, logger: logger)
+        var jobs: [DeliveryJob] = []
+        for try await row in rows {
+            jobs.append(DeliveryJob(request: try DeferredRequest(row), seriesAttempts: try row.column("delivery_series_attempts")))
+        }
+        return jobs
+    }
+
+    public func recordDelivery(id: String, status: DeliveryStatus, statusCode: Int?, error: String?, next: Timestamp?) async throws {
+        try await client.query(
+            """
+            UPDATE deferred_requests SET delivery_status = \(status.rawValue), delivery_attempts = delivery_attempts + 1,
+                delivery_series_attempts = delivery_series_attempts + 1, delivery_last_status = \(statusCode),
+                delivery_last_error = \(error), delivery_next_at = \(next)
+            WHERE id = \(id)
+            """, logger: logger)
+    }
+
+    public func nextDeliveryAt() async throws -> Timestamp? {
+        let rows = try await client.query(
+            """
+            SELECT MIN(delivery_next_at) FROM deferred_requests
+            WHERE delivery_status = 'pending' AND delivery_next_at IS NOT NULL
+            """, logger: logger)
+        for try await next in rows.decode(Double?.self) { return next }
+        return nil
+    }
+
+    public func redeliver(id: String, owner: String, now: Timestamp) async throws -> RedeliverResult {
+        guard var request = try await request(id: id, owner: owner) else { return .notFound }
+        guard request.callbackURL != nil else { return .noCallback(request) }
+        guard request.status == .completed || request.status == .failed else { return .notFinished(request) }
+        try await client.query(
+            """
+            UPDATE deferred_requests SET delivery_status = 'pending', delivery_next_at = \(now), delivery_series_attempts = 0
+            WHERE id = \(id)
+            """, logger: logger)
+        request.delivery.status = .pending
+        return .queued(request)
+    }
+}

@@ -1,0 +1,189 @@
+import Foundation
+import OffpeakCore
+import Testing
+
+/// Every store operation, run against SQLite and PostgreSQL alike: the workers see only the
+/// protocol, so both stores must answer it the same way.
+@Suite struct StoreConformanceTests {
+    static let group = GroupKey(endpoint: "/v1/chat/completions", model: "qwen-plus")
+    static let lease = Lease(holder: "wrk_test", until: 1_000_000)
+
+    static func new(
+        _ id: String, owner: String = "o", model: String = "qwen-plus", at time: Timestamp = 1000, key: String? = nil,
+        body: String = #"{"model":"qwen-plus"}"#, callback: String? = nil
+    ) -> NewDeferredRequest {
+        NewDeferredRequest(
+            record: DeferredRequest(
+                id: id, owner: owner, endpoint: "/v1/chat/completions", model: model, createdAt: time, callbackURL: callback,
+                idempotencyKey: key, bodyDigest: String(body.hashValue), bodyBytes: body.utf8.count,
+                delivery: DeliveryState(status: callback == nil ? .none : .pending)),
+            body: Array(body.utf8))
+    }
+
+    @Test(arguments: StoreKind.available)
+    func acceptsAndFindsByOwnerOnly(kind: StoreKind) async throws {
+        try await StoreHarness.with(kind, instances: 2) { stores in
+            guard case .created = try await stores[0].accept(Self.new("dfr_1")) else { Issue.record("not created"); return }
+            #expect(try await stores[0].request(id: "dfr_1", owner: "o")?.status == .queued)
+            #expect(try await stores[0].request(id: "dfr_1", owner: "someone else") == nil)
+            #expect(try await stores[1].request(id: "dfr_1", owner: "o") != nil, "committed: another connection sees it")
+            try await stores[1].ping()
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func idempotencyKeysAreScopedToTheOwner(kind: StoreKind) async throws {
+        try await StoreHarness.with(kind) { stores in
+            let store = stores[0]
+            _ = try await store.accept(Self.new("dfr_1", key: "k"))
+            guard case .existing(let same) = try await store.accept(Self.new("dfr_2", key: "k")) else {
+                Issue.record("expected the first")
+                return
+            }
+            #expect(same.id == "dfr_1")
+            guard case .conflict = try await store.accept(Self.new("dfr_3", key: "k", body: #"{"model":"other"}"#)) else {
+                Issue.record("expected a conflict")
+                return
+            }
+            guard case .created = try await store.accept(Self.new("dfr_4", owner: "p", key: "k")) else {
+                Issue.record("another owner's key")
+                return
+            }
+            #expect(try await store.request(id: "dfr_2", owner: "o") == nil)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func listsNewestFirstByPageAndFilter(kind: StoreKind) async throws {
+        try await StoreHarness.with(kind) { stores in
+            let store = stores[0]
+            for index in 0..<5 { _ = try await store.accept(Self.new("dfr_\(index)", model: index % 2 == 0 ? "a" : "b")) }
+            _ = try await store.accept(Self.new("dfr_x", owner: "p"))
+            let first = try await store.list(ListQuery(owner: "o", limit: 2))
+            #expect(first.data.map(\.id) == ["dfr_4", "dfr_3"] && first.hasMore)
+            let second = try await store.list(ListQuery(owner: "o", limit: 2, after: "dfr_3"))
+            #expect(second.data.map(\.id) == ["dfr_2", "dfr_1"] && second.hasMore)
+            let last = try await store.list(ListQuery(owner: "o", limit: 2, after: "dfr_1"))
+            #expect(last.data.map(\.id) == ["dfr_0"] && !last.hasMore)
+            #expect(try await store.list(ListQuery(owner: "o", model: "a", limit: 10)).data.map(\.id) == ["dfr_4", "dfr_2", "dfr_0"])
+            _ = try await store.cancel(id: "dfr_1", owner: "o", now: 2)
+            #expect(try await store.list(ListQuery(owner: "o", status: .cancelled, limit: 10)).data.map(\.id) == ["dfr_1"])
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func claimsTheOldestWithinTheLimitsAndSumsTheBacklog(kind: StoreKind) async throws {
+        try await StoreHarness.with(kind) { stores in
+            let store = stores[0]
+            for index in 0..<5 { _ = try await store.accept(Self.new("dfr_\(index)", at: 1000 + Double(index))) }
+            _ = try await store.accept(Self.new("dfr_other", model: "qwen-max"))
+            let backlogs = try await store.backlogs()
+            let plus = try #require(backlogs.first { $0.key == Self.group })
+            #expect(plus.count == 5)
+            #expect(plus.oldestCreatedAt == 1000)
+            #expect(plus.lineBytes == 5 * BatchLine.size(id: "dfr_0", endpoint: Self.group.endpoint, bodyBytes: 21))
+
+            let batch = try #require(
+                try await store.claimBatch(id: "bat_1", group: Self.group, policy: FlushPolicy(maxRequests: 3), now: 2000, lease: Self.lease))
+            #expect(batch.requestCount == 3)
+            let lines = try await store.batchLines(batchID: "bat_1", after: 0, limit: 10)
+            #expect(lines.map(\.id) == ["dfr_0", "dfr_1", "dfr_2"])
+            #expect(lines.map(\.line) == [1, 2, 3])
+            #expect(lines.first?.body == Array(#"{"model":"qwen-plus"}"#.utf8))
+            #expect(try await store.batchLines(batchID: "bat_1", after: 2, limit: 10).map(\.id) == ["dfr_2"])
+            #expect(batch.fileBytes == lines.reduce(0) { $0 + BatchLine.size(id: $1.id, endpoint: $1.endpoint, bodyBytes: $1.body.count) })
+            let claimed = try #require(try await store.request(id: "dfr_0", owner: "o"))
+            #expect(claimed.status == .submitted && claimed.attempts == 1 && claimed.batchID == "bat_1")
+            #expect(try await store.backlogs().first { $0.key == Self.group }?.count == 2)
+            #expect(try await store.batches(in: .preparing).map(\.id) == ["bat_1"])
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func settlingTwiceChangesNothingAndRequeueingRefunds(kind: StoreKind) async throws {
+        try await StoreHarness.with(kind) { stores in
+            let store = stores[0]
+            for index in 0..<3 { _ = try await store.accept(Self.new("dfr_\(index)")) }
+            _ = try await store.accept(Self.new("dfr_cb", callback: "https://example.com/hook"))
+            _ = try await store.claimBatch(id: "bat_1", group: Self.group, policy: FlushPolicy(), now: 2000, lease: Self.lease)
+            try await store.markLive(batchID: "bat_1", upstreamID: "batch_up", upstreamStatus: "validating", nextPollAt: 2000, now: 2000)
+            #expect(try await store.request(id: "dfr_0", owner: "o")?.upstreamBatchID == "batch_up")
+            #expect(try await store.pendingMembers(batchID: "bat_1")["dfr_2"] == BatchMember(line: 3, attempts: 1))
+            let response = StoredResponse(statusCode: 200, requestID: "r", body: Array(#"{"id":"x"}"#.utf8))
+            let failure = StoredResponse(statusCode: 400, requestID: nil, body: Array(#"{"error":{}}"#.utf8))
+            let outcomes: [(id: String, disposition: RowDisposition)] = [
+                ("dfr_0", .complete(response, TokenUsage(promptTokens: 5, completionTokens: 7))),
+                ("dfr_1", .requeue(DeferredError(code: "c", message: "m"), refund: true)),
+                ("dfr_2", .requeue(DeferredError(code: "c", message: "m"), refund: false)),
+                ("dfr_cb", .fail(DeferredError(code: "invalid_request", message: "bad"), failure)),
+            ]
+            let first = try await store.settle(batchID: "bat_1", outcomes: outcomes, now: 3000)
+            #expect(
+                Set(first.map(\.id)) == ["dfr_0", "dfr_cb"]
+                    && first.contains(SettledRequest(id: "dfr_0", status: .completed, hasCallback: false))
+                    && first.contains(SettledRequest(id: "dfr_cb", status: .failed, hasCallback: true)))
+            let completed = try await store.request(id: "dfr_0", owner: "o")
+            #expect(completed?.usage == TokenUsage(promptTokens: 5, completionTokens: 7))
+            #expect(completed?.response == response && completed?.error == nil)
+            let failed = try await store.request(id: "dfr_cb", owner: "o")
+            #expect(failed?.status == .failed && failed?.error == DeferredError(code: "invalid_request", message: "bad"))
+            #expect(failed?.response == failure && failed?.usage == nil && failed?.delivery.status == .pending)
+            let second = try await store.settle(batchID: "bat_1", outcomes: outcomes, now: 4000)
+            #expect(second.isEmpty)
+            #expect(try await store.request(id: "dfr_0", owner: "o")?.completedAt == 3000)
+            #expect(try await store.request(id: "dfr_1", owner: "o")?.attempts == 0)
+            #expect(try await store.request(id: "dfr_2", owner: "o")?.attempts == 1)
+            #expect(try await store.request(id: "dfr_2", owner: "o")?.status == .queued)
+            #expect(try await store.pendingMembers(batchID: "bat_1").isEmpty)
+            try await store.endBatch(batchID: "bat_1", upstreamStatus: "completed", now: 4000)
+            #expect(try await store.batches(in: .ended).map(\.upstreamStatus) == ["completed"])
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func abandoningABatchReturnsItsRequestsToTheQueue(kind: StoreKind) async throws {
+        try await StoreHarness.with(kind) { stores in
+            let store = stores[0]
+            _ = try await store.accept(Self.new("dfr_1"))
+            _ = try await store.claimBatch(id: "bat_1", group: Self.group, policy: FlushPolicy(), now: 2000, lease: Self.lease)
+            try await store.recordUpload(batchID: "bat_1", inputFileID: "file-1")
+            #expect(try await store.batches(in: .preparing).map(\.inputFileID) == ["file-1"])
+            try await store.abandon(batchID: "bat_1", now: 2001)
+            let request = try #require(try await store.request(id: "dfr_1", owner: "o"))
+            #expect(request.status == .queued && request.attempts == 0 && request.batchID == nil)
+            #expect(try await store.batches(in: .abandoned).map(\.id) == ["bat_1"])
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func cancelsOnlyWhatIsQueued(kind: StoreKind) async throws {
+        try await StoreHarness.with(kind) { stores in
+            let store = stores[0]
+            _ = try await store.accept(Self.new("dfr_1"))
+            _ = try await store.accept(Self.new("dfr_2"))
+            #expect(try await store.cancel(id: "dfr_1", owner: "x", now: 1) == .notFound)
+            guard case .cancelled(let cancelled) = try await store.cancel(id: "dfr_1", owner: "o", now: 1) else {
+                Issue.record("not cancelled")
+                return
+            }
+            #expect(cancelled.status == .cancelled)
+            _ = try await store.claimBatch(id: "bat_1", group: Self.group, policy: FlushPolicy(), now: 2, lease: Self.lease)
+            guard case .notQueued(let submitted) = try await store.cancel(id: "dfr_2", owner: "o", now: 3) else {
+                Issue.record("cancelled late")
+                return
+            }
+            #expect(submitted.status == .submitted)
+            #expect(
+                try await store.batchLines(batchID: "bat_1", after: 0, limit: 10).map(\.id) == ["dfr_2"],
+                "a cancelled request is never claimed")
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func settingsKeepTheirFirstValue(kind: StoreKind) async throws {
+        try await StoreHarness.with(kind, instances: 2) { stores async throws in
+            #expect(try await stores[0].setting("k", default: "first") == "first")
+            #expect(try await stores[1].setting("k", default: "second") == "first")
+        }
+    }
+}
