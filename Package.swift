@@ -162,7 +162,8 @@ let package = Package(
         .testTarget(
             name: "OffpeakEndToEndTests",
             dependencies: [
-                "Offpeak", "OffpeakCore", "OffpeakSQLite", "OffpeakProvider", "OffpeakSimulator",
+                "Offpeak", "OffpeakCore", "OffpeakSQLite", "OffpeakProvider", "OffpeakSimulator", "OffpeakPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

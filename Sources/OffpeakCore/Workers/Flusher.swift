@@ -61,7 +61,7 @@ public final class Flusher<Clock: WorkerClock>: Service {
         self.logger = logger
         self.doorbell = doorbell
         self.onSubmitted = onSubmitted
-        leases = LeaseKeeper(store: store, clock: clock, duration: configuration.lease, logger: logger)
+        leases = LeaseKeeper(store: store, clock: clock, duration: configuration.lease, role: "flusher", logger: logger)
     }
 
     public func run() async throws {

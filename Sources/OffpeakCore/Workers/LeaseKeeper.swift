@@ -1,10 +1,12 @@
+import Foundation
 import Logging
 
 /// Holds batch leases for one worker: names the holder, and keeps a lease alive while the worker
 /// is busy with its batch, so that a long upload or collection is not taken over by another
 /// instance, while a batch held by an instance that died is taken over once its lease runs out.
 public struct LeaseKeeper<Clock: WorkerClock>: Sendable {
-    /// This worker's name in the store's `lease_holder`.
+    /// This worker's name in the store's `lease_holder`: host, process id, role and a random
+    /// suffix, so that an operator can tell which gateway holds what.
     public let holder: String
     /// How long a lease lasts without renewal.
     public let duration: Double
@@ -12,8 +14,9 @@ public struct LeaseKeeper<Clock: WorkerClock>: Sendable {
     let clock: Clock
     let logger: Logger
 
-    public init(store: any DeferredStore, clock: Clock, duration: Double, logger: Logger) {
-        self.holder = Identifier.make(prefix: "wrk_", length: 16)
+    public init(store: any DeferredStore, clock: Clock, duration: Double, role: String, logger: Logger) {
+        let process = ProcessInfo.processInfo
+        self.holder = "\(process.hostName)/\(process.processIdentifier)/\(role)/\(Identifier.make(prefix: "", length: 6))"
         self.duration = duration
         self.store = store
         self.clock = clock

@@ -43,7 +43,7 @@ public final class Poller<Clock: WorkerClock>: Service {
         self.logger = logger
         self.doorbell = doorbell
         self.onTerminal = onTerminal
-        leases = LeaseKeeper(store: store, clock: clock, duration: configuration.lease, logger: logger)
+        leases = LeaseKeeper(store: store, clock: clock, duration: configuration.lease, role: "poller", logger: logger)
     }
 
     public func run() async throws {

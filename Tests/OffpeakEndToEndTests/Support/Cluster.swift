@@ -76,29 +76,37 @@ final class Cluster: Sendable {
     }
 
     /// Every batch the simulator was given, with the custom_ids and models of its input file.
-    func upstreamBatches() async throws -> [(id: String, status: String, customIDs: [String], models: Set<String>)] {
-        let headers = [("Authorization", "Bearer sk-upstream")]
-        var result: [(String, String, [String], Set<String>)] = []
-        var after: String?
-        repeat {
-            let page = try await TestHTTP.get(upstream + "/batches?limit=100" + (after.map { "&after=\($0)" } ?? ""), headers: headers).json ?? [:]
-            let data = page["data"] as? [[String: Any]] ?? []
-            for batch in data {
-                let file = batch["input_file_id"] as? String ?? ""
-                let content = try await TestHTTP.get(upstream + "/files/\(file)/content", headers: headers)
-                var ids: [String] = []
-                var models = Set<String>()
-                for line in content.text.split(separator: "\n") {
-                    let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
-                    ids.append(object["custom_id"] as? String ?? "")
-                    models.insert(((object["body"] as? [String: Any])?["model"] as? String) ?? "")
-                }
-                result.append((batch["id"] as? String ?? "", batch["status"] as? String ?? "", ids, models))
-            }
-            after = (page["has_more"] as? Bool == true) ? data.last?["id"] as? String : nil
-        } while after != nil
-        return result
+    func upstreamBatches() async throws -> [UpstreamBatchFile] {
+        try await OffpeakEndToEndTests.upstreamBatches(upstream)
     }
+}
+
+typealias UpstreamBatchFile = (id: String, status: String, customIDs: [String], models: Set<String>)
+
+/// Every batch a simulator (`upstream`: its base URL ending in /v1) was given, with the custom_ids
+/// and models of its input file.
+func upstreamBatches(_ upstream: String) async throws -> [UpstreamBatchFile] {
+    let headers = [("Authorization", "Bearer sk-upstream")]
+    var result: [(String, String, [String], Set<String>)] = []
+    var after: String?
+    repeat {
+        let page = try await TestHTTP.get(upstream + "/batches?limit=100" + (after.map { "&after=\($0)" } ?? ""), headers: headers).json ?? [:]
+        let data = page["data"] as? [[String: Any]] ?? []
+        for batch in data {
+            let file = batch["input_file_id"] as? String ?? ""
+            let content = try await TestHTTP.get(upstream + "/files/\(file)/content", headers: headers)
+            var ids: [String] = []
+            var models = Set<String>()
+            for line in content.text.split(separator: "\n") {
+                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+                ids.append(object["custom_id"] as? String ?? "")
+                models.insert(((object["body"] as? [String: Any])?["model"] as? String) ?? "")
+            }
+            result.append((batch["id"] as? String ?? "", batch["status"] as? String ?? "", ids, models))
+        }
+        after = (page["has_more"] as? Bool == true) ? data.last?["id"] as? String : nil
+    } while after != nil
+    return result
 }
 
 final class GatewayBox: Sendable {

@@ -84,6 +84,7 @@ final class OffpeakProcess: Sendable {
 
     var url: String { "http://127.0.0.1:\(port)" }
     var isRunning: Bool { process.isRunning }
+    var pid: Int32 { process.processIdentifier }
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
     /// SIGKILL: no chance to flush or clean up.
