@@ -136,6 +136,7 @@ let package = Package(
             name: "OffpeakBench",
             dependencies: [
                 "OffpeakCore", "OffpeakSQLite", "OffpeakProvider", "OffpeakPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -46,10 +46,16 @@ struct BenchCommand: AsyncParsableCommand {
         if stages.contains("accept") {
             var fast: [AcceptStage.Figures] = []
             var naive: [AcceptStage.Figures] = []
+            var postgres: [AcceptStage.Figures] = []
             for run in 1...runs {
                 say("accept: run \(run) of \(runs)")
                 fast.append(try await AcceptStage.run(upstream: upstream, naive: false, seconds: seconds))
                 naive.append(try await AcceptStage.run(upstream: upstream, naive: true, seconds: seconds))
+                if let admin = PostgresDatabase.adminURL {
+                    postgres.append(try await PostgresDatabase.withFresh(admin) { url in
+                        try await AcceptStage.run(upstream: upstream, naive: false, seconds: seconds, database: url)
+                    })
+                }
             }
             let rps = Measure.median(fast.map(\.requestsPerSecond))
             let naiveRPS = Measure.median(naive.map(\.requestsPerSecond))
@@ -61,6 +67,17 @@ struct BenchCommand: AsyncParsableCommand {
                 target: "≥ 20,000 req/s, p99 ≤ 15 ms",
                 baseline: String(format: "one transaction per request: %.0f req/s, p99 %@", naiveRPS, Measure.ms(Measure.median(naive.map(\.p99)))),
                 ratio: String(format: "%.2f×", rps / naiveRPS)))
+            if !postgres.isEmpty {
+                let pgRPS = Measure.median(postgres.map(\.requestsPerSecond))
+                let pgErrors = postgres.map(\.errors).reduce(0, +)
+                rows.append(Row(
+                    stage: "deferred accept, durable, PostgreSQL store (64 connections)",
+                    figure: String(format: "%.0f req/s, p50 %@, p99 %@%@", pgRPS, Measure.ms(Measure.median(postgres.map(\.p50))),
+                                   Measure.ms(Measure.median(postgres.map(\.p99))), pgErrors > 0 ? ", \(pgErrors) errors" : ""),
+                    target: "≥ 5,000 req/s",
+                    baseline: String(format: "SQLite store, same run: %.0f req/s", rps),
+                    ratio: String(format: "%.2f×", pgRPS / rps)))
+            }
         }
 
         if stages.contains("passthrough") {

@@ -67,3 +67,11 @@ enum StoreHarness {
         }
     }
 }
+
+@Suite struct StoreHarnessTests {
+    /// CI must run the PostgreSQL half of the suite, not skip it.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["CI"] != nil))
+    func postgresIsThereInCI() {
+        #expect(StoreKind.postgresURL != nil, "OFFPEAK_TEST_POSTGRES_URL is not set: start one with Tests/Support/postgres start")
+    }
+}
