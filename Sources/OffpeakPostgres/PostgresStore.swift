@@ -14,6 +14,7 @@ import ServiceLifecycle
 public struct PostgresStore: DeferredStore {
     public let client: PostgresClient
     let logger: Logger
+    private let accepts: GroupCommit<NewDeferredRequest, AcceptResult>
 
     public var services: [any Service] { [client] }
 
@@ -25,6 +26,7 @@ public struct PostgresStore: DeferredStore {
     public init(client: PostgresClient, logger: Logger) {
         self.client = client
         self.logger = logger
+        accepts = GroupCommit(writers: 2) { group in await Self.accept(group, client: client, logger: logger) }
     }
 
     /// A store for a `postgres://user:password@host:port/database` URL; `?sslmode=require` asks
@@ -77,28 +79,66 @@ public struct PostgresStore: DeferredStore {
     // MARK: Intake and results
 
     public func accept(_ new: NewDeferredRequest) async throws -> AcceptResult {
-        let record = new.record
-        let lineBytes = BatchLine.size(id: record.id, endpoint: record.endpoint, bodyBytes: new.body.count)
-        // One statement, one commit; the idempotency index turns a repeat into no row.
-        let inserted = try await client.query(
-            """
-            INSERT INTO deferred_requests (id, owner, endpoint, model, status, created_at, attempts, callback_url,
-                idempotency_key, body_digest, body_bytes, line_bytes, delivery_status, body)
-            VALUES (\(record.id), \(record.owner), \(record.endpoint), \(record.model), 'queued', \(record.createdAt), 0,
-                \(record.callbackURL), \(record.idempotencyKey), \(record.bodyDigest), \(new.body.count), \(lineBytes),
-                \(record.delivery.status.rawValue), \(ByteBuffer(bytes: new.body)))
-            ON CONFLICT (owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-            RETURNING seq
-            """, logger: logger)
-        if try await inserted.collect().isEmpty, let key = record.idempotencyKey {
+        try await accepts.submit(new)
+    }
+
+    /// One group of accepts: one INSERT fed with arrays, one commit. A request whose idempotency key
+    /// is already taken inserts nothing and is answered from the row that holds the key.
+    static func accept(_ group: [NewDeferredRequest], client: PostgresClient, logger: Logger) async -> [Result<AcceptResult, any Error>] {
+        var columns = AcceptColumns()
+        for new in group { columns.append(new) }
+        do {
+            var inserted: Set<String> = []
             let rows = try await client.query(
-                "SELECT \(unescaped: requestColumns) FROM deferred_requests WHERE owner = \(record.owner) AND idempotency_key = \(key)",
-                logger: logger)
-            guard let row = try await rows.collect().first else { return try await accept(new) }  // the first was deleted meanwhile
-            let existing = try DeferredRequest(row)
-            return existing.bodyDigest == record.bodyDigest ? .existing(existing) : .conflict(existing)
+                """
+                INSERT INTO deferred_requests (id, owner, endpoint, model, status, created_at, attempts, callback_url,
+                    idempotency_key, body_digest, body_bytes, line_bytes, delivery_status, body)
+                SELECT u.id, u.owner, u.endpoint, u.model, 'queued', u.created_at, 0, NULLIF(u.callback_url, ''),
+                    NULLIF(u.idempotency_key, ''), u.body_digest, u.body_bytes, u.line_bytes, u.delivery_status, u.body
+                FROM unnest(\(columns.ids)::TEXT[], \(columns.owners)::TEXT[], \(columns.endpoints)::TEXT[],
+                    \(columns.models)::TEXT[], \(columns.createdAt)::DOUBLE PRECISION[], \(columns.callbackURLs)::TEXT[],
+                    \(columns.idempotencyKeys)::TEXT[], \(columns.bodyDigests)::TEXT[], \(columns.bodyBytes)::BIGINT[],
+                    \(columns.lineBytes)::BIGINT[], \(columns.deliveryStatuses)::TEXT[], \(columns.bodies)::BYTEA[])
+                    WITH ORDINALITY
+                    AS u(id, owner, endpoint, model, created_at, callback_url, idempotency_key, body_digest, body_bytes,
+                        line_bytes, delivery_status, body, position)
+                ORDER BY u.position
+                ON CONFLICT (owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                RETURNING id
+                """, logger: logger)
+            for try await id in rows.decode(String.self) { inserted.insert(id) }
+            var results: [Result<AcceptResult, any Error>] = []
+            for new in group {
+                if inserted.contains(new.record.id) {
+                    results.append(.success(.created(new.record)))
+                } else {
+                    do {
+                        results.append(.success(try await existing(for: new, client: client, logger: logger)))
+                    } catch {
+                        results.append(.failure(error))
+                    }
+                }
+            }
+            return results
+        } catch {
+            return group.map { _ in .failure(error) }
         }
-        return .created(record)
+    }
+
+    /// The request holding `new`'s idempotency key.
+    static func existing(for new: NewDeferredRequest, client: PostgresClient, logger: Logger) async throws -> AcceptResult {
+        let record = new.record
+        guard let key = record.idempotencyKey else { throw Inconsistent(description: "request \(record.id) was not inserted") }
+        let rows = try await client.query(
+            "SELECT \(unescaped: requestColumns) FROM deferred_requests WHERE owner = \(record.owner) AND idempotency_key = \(key)",
+            logger: logger)
+        guard let row = try await rows.collect().first else { throw Inconsistent(description: "no request holds key \(key)") }
+        let existing = try DeferredRequest(row)
+        return existing.bodyDigest == record.bodyDigest ? .existing(existing) : .conflict(existing)
+    }
+
+    struct Inconsistent: Error, CustomStringConvertible {
+        let description: String
     }
 
     public func request(id: String, owner: String) async throws -> DeferredRequest? {
@@ -268,5 +308,37 @@ public struct PostgresStore: DeferredStore {
         let rows = try await client.query("SELECT value FROM settings WHERE key = \(key)", logger: logger)
         for try await stored in rows.decode(String.self) { return stored }
         return value
+    }
+}
+
+/// The rows of one group of accepts, as one array per column. (Absent values travel as empty strings.)
+private struct AcceptColumns {
+    var ids: [String] = []
+    var owners: [String] = []
+    var endpoints: [String] = []
+    var models: [String] = []
+    var createdAt: [Double] = []
+    var callbackURLs: [String] = []
+    var idempotencyKeys: [String] = []
+    var bodyDigests: [String] = []
+    var bodyBytes: [Int] = []
+    var lineBytes: [Int] = []
+    var deliveryStatuses: [String] = []
+    var bodies: [ByteBuffer] = []
+
+    mutating func append(_ new: NewDeferredRequest) {
+        let record = new.record
+        ids.append(record.id)
+        owners.append(record.owner)
+        endpoints.append(record.endpoint)
+        models.append(record.model)
+        createdAt.append(record.createdAt)
+        callbackURLs.append(record.callbackURL ?? "")
+        idempotencyKeys.append(record.idempotencyKey ?? "")
+        bodyDigests.append(record.bodyDigest)
+        bodyBytes.append(new.body.count)
+        lineBytes.append(BatchLine.size(id: record.id, endpoint: record.endpoint, bodyBytes: new.body.count))
+        deliveryStatuses.append(record.delivery.status.rawValue)
+        bodies.append(ByteBuffer(bytes: new.body))
     }
 }

@@ -6,7 +6,7 @@ import OffpeakCore
 /// has reached the disk before the caller is told it happened.
 public struct SQLiteStore: DeferredStore {
     let pool: DatabasePool
-    private let accepts: GroupCommit<Database, NewDeferredRequest, AcceptResult>
+    private let accepts: GroupCommit<NewDeferredRequest, AcceptResult>
 
     private let groupCommit: Bool
 
@@ -23,20 +23,15 @@ public struct SQLiteStore: DeferredStore {
         let pool = try DatabasePool(path: path, configuration: configuration)
         try SQLiteMigrations.migrator.migrate(pool)
         self.pool = pool
-        accepts = GroupCommit(
-            schedule: { drain in pool.asyncWriteWithoutTransaction { db in drain(db) } },
-            write: { db, items in
-                do {
-                    var results: [Result<AcceptResult, any Error>] = []
-                    try db.inTransaction {
-                        results = items.map { item in Result { try Self.accept(item, in: db) } }
-                        return .commit
-                    }
-                    return results
-                } catch {
-                    return items.map { _ in .failure(error) }
+        accepts = GroupCommit { items in
+            do {
+                return try await pool.write { db in
+                    items.map { item in Result { try Self.accept(item, in: db) } }
                 }
-            })
+            } catch {
+                return items.map { _ in .failure(error) }
+            }
+        }
     }
 
     public func ping() async throws {

@@ -1,27 +1,19 @@
-import Dispatch
-import Foundation
-@testable import OffpeakSQLite
+import OffpeakCore
 import Synchronization
 import Testing
 
 @Suite struct GroupCommitTests {
     struct Refused: Error {}
 
-    /// A serial queue stands in for the database's writer, as GRDB's is.
-    static func onSerialQueue(_ label: String) -> GroupCommit<Void, Int, Int>.Schedule {
-        let queue = DispatchQueue(label: label)
-        return { drain in queue.async { drain(()) } }
-    }
-
-    @Test func concurrentSubmissionsShareWritesAndEachGetsItsOwnResult() async throws {
+    @Test(arguments: [1, 3])
+    func concurrentSubmissionsShareWritesAndEachGetsItsOwnResult(writers: Int) async throws {
         let writes = Mutex<[Int]>([])
-        let inside = Mutex(0)
-        let commit = GroupCommit<Void, Int, Int>(maxBatch: 64, schedule: Self.onSerialQueue("writer")) { _, items in
-            inside.withLock { $0 += 1 }
-            defer { inside.withLock { $0 -= 1 } }
-            #expect(inside.withLock { $0 } == 1, "one write at a time")
+        let inFlight = Mutex((now: 0, most: 0))
+        let commit = GroupCommit<Int, Int>(maxBatch: 64, writers: writers) { items in
+            inFlight.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
             writes.withLock { $0.append(items.count) }
-            Thread.sleep(forTimeInterval: 0.002)  // a write takes time, as an fsync does
+            try? await Task.sleep(for: .milliseconds(2))  // a write takes time, as an fsync does
+            inFlight.withLock { $0.now -= 1 }
             return items.map { $0 % 7 == 0 ? .failure(Refused()) : .success($0 * 10) }
         }
         let results = await withTaskGroup(of: (Int, Int?).self) { group in
@@ -39,12 +31,11 @@ import Testing
         #expect(sizes.reduce(0, +) == 500, "every item written exactly once")
         #expect(sizes.count < 500, "waiting items were written together")
         #expect(sizes.allSatisfy { $0 <= 64 }, "a group never exceeds its bound")
+        #expect(inFlight.withLock { $0.most } <= writers, "never more writes at once than allowed")
     }
 
-    @Test func aLoneSubmissionIsWrittenAtOnceAndTheDrainStops() async throws {
-        let commit = GroupCommit<Void, String, String>(schedule: { drain in DispatchQueue.global().async { drain(()) } }) { _, items in
-            items.map { .success($0.uppercased()) }
-        }
+    @Test func aLoneSubmissionIsWrittenAtOnce() async throws {
+        let commit = GroupCommit<String, String> { items in items.map { .success($0.uppercased()) } }
         #expect(try await commit.submit("a") == "A")
         #expect(try await commit.submit("b") == "B")
     }

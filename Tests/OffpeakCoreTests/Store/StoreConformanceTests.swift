@@ -54,6 +54,32 @@ import Testing
     }
 
     @Test(arguments: StoreKind.available)
+    func concurrentAcceptsAreEachCommittedAndOneKeyCreatesOnce(kind: StoreKind) async throws {
+        try await StoreHarness.with(kind, instances: 2) { stores in
+            let results = try await withThrowingTaskGroup(of: AcceptResult.self) { group in
+                for index in 0..<200 {
+                    // Every fifth carries the same key: one of them creates, the others find it.
+                    let key = index % 5 == 0 ? "shared" : nil
+                    group.addTask { try await stores[index % 2].accept(Self.new("dfr_\(index)", key: key)) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            var created = 0
+            var existing = Set<String>()
+            for result in results {
+                switch result {
+                case .created: created += 1
+                case .existing(let first): existing.insert(first.id)
+                case .conflict: Issue.record("same body, no conflict")
+                }
+            }
+            #expect(created == 161, "160 without a key and one with it")
+            #expect(existing.count == 1, "the 39 repeats all name the one that was created")
+            #expect(try await stores[1].backlogs().first?.count == 161)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
     func listsNewestFirstByPageAndFilter(kind: StoreKind) async throws {
         try await StoreHarness.with(kind) { stores in
             let store = stores[0]
