@@ -28,6 +28,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "completion_window sent with each batch (OFFPEAK_COMPLETION_WINDOW).") var completionWindow: String?
     @Option(help: "Batches one request may be placed in before it fails (OFFPEAK_MAX_ATTEMPTS).") var maxAttempts: Int?
     @Option(help: "trace, debug, info, notice, warning, error (OFFPEAK_LOG_LEVEL).") var logLevel: String?
+    @Option(help: "Deferral policy file, YAML or JSON (OFFPEAK_CONFIG); `offpeak policies` checks one.") var config: String?
 
     func run() async throws {
         _ = LogSetup.bootstrap(level: logLevel)
@@ -43,6 +44,13 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(
                 Data("offpeak: OFFPEAK_UPSTREAM_API_KEY is not set; export the provider's API key and start again.\n".utf8))
             throw ExitCode(2)
+        }
+        if configuration.policies.isEmpty {
+            logger.info("no deferral policies: only calls with Prefer: respond-async are deferred")
+        } else {
+            for line in PolicyFile.describe(configuration.policies) {
+                logger.info("deferral policy", metadata: ["rule": "\(line)"])
+            }
         }
         try await StoreOpening.with(configuration.database, logger: logger) { store in
             let signer = try await WebhookSecrets.resolve(configured: configuration.webhookSecret, store: store, logger: logger)
@@ -79,6 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
         set("poll.interval", pollInterval.map { .string(String($0)) })
         set("completion.window", completionWindow.map { .string($0) })
         set("max.attempts", maxAttempts.map { .int($0) })
+        set("config", config.map { .string($0) })
         return ConfigReader(providers: [
             InMemoryProvider(name: "flags", values: values),
             EnvironmentVariablesProvider().prefixKeys(with: "offpeak"),

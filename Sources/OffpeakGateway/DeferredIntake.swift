@@ -37,27 +37,11 @@ struct DeferredIntake: Sendable {
         let callbackURL = try await callbackURL(request)
         let idempotencyKey = try idempotencyKey(request)
 
-        var folded = body
-        BatchLine.foldLineBreaks(&folded)
-        let record = DeferredRequest(
-            id: Identifier.deferred(), owner: context.owner, endpoint: endpoint, model: model, createdAt: clock.now(),
-            callbackURL: callbackURL, idempotencyKey: idempotencyKey, bodyDigest: Self.digest(body), bodyBytes: body.count,
-            delivery: DeliveryState(status: callbackURL == nil ? .none : .pending))
-        let accepted: DeferredRequest
-        var replayed = false
-        switch try await store.accept(NewDeferredRequest(record: record, body: folded)) {
-        case .created(let created):
-            accepted = created
-            Self.acceptedCounter.increment()
-            flusherDoorbell.ring()
-        case .existing(let existing):
-            accepted = existing
-            replayed = true
-        case .conflict:
-            throw OpenAIError(
-                .unprocessableContent, "This Idempotency-Key was already used with a different request body.",
-                param: "Idempotency-Key", code: "idempotency_key_reused")
-        }
+        let committed = try await commit(
+            body: body, model: model, owner: context.owner, endpoint: endpoint, callbackURL: callbackURL,
+            idempotencyKey: idempotencyKey, policy: nil)
+        let accepted = committed.request
+        let replayed = committed.replayed
         if let wait = prefer.wait, wait > 0, !accepted.status.isTerminal {
             let settled = await results.waitUntilTerminal(id: accepted.id, owner: context.owner, seconds: min(wait, configuration.maxWait))
             if let settled, settled.status.isTerminal { return results.resultResponse(settled) }
@@ -72,7 +56,32 @@ struct DeferredIntake: Sendable {
         return JSONResponse.make(accepted.jsonObject(), status: .accepted, headers: headers)
     }
 
-    private func readBody(_ request: Request) async throws -> [UInt8] {
+    /// Commits a validated body durably (group commit), or finds the request its idempotency key names.
+    func commit(
+        body: [UInt8], model: String, owner: String, endpoint: String, callbackURL: String?, idempotencyKey: String?,
+        policy: String?
+    ) async throws -> (request: DeferredRequest, replayed: Bool) {
+        var folded = body
+        BatchLine.foldLineBreaks(&folded)
+        let record = DeferredRequest(
+            id: Identifier.deferred(), owner: owner, endpoint: endpoint, model: model, createdAt: clock.now(),
+            callbackURL: callbackURL, idempotencyKey: idempotencyKey, bodyDigest: Self.digest(body), bodyBytes: body.count,
+            delivery: DeliveryState(status: callbackURL == nil ? .none : .pending), policy: policy)
+        switch try await store.accept(NewDeferredRequest(record: record, body: folded)) {
+        case .created(let created):
+            Self.acceptedCounter.increment()
+            flusherDoorbell.ring()
+            return (created, false)
+        case .existing(let existing):
+            return (existing, true)
+        case .conflict:
+            throw OpenAIError(
+                .unprocessableContent, "This Idempotency-Key was already used with a different request body.",
+                param: "Idempotency-Key", code: "idempotency_key_reused")
+        }
+    }
+
+    func readBody(_ request: Request) async throws -> [UInt8] {
         let limit = configuration.maxRequestBytes
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw Self.tooLarge(limit)
@@ -97,7 +106,7 @@ struct DeferredIntake: Sendable {
         }
     }
 
-    private func idempotencyKey(_ request: Request) throws -> String? {
+    func idempotencyKey(_ request: Request) throws -> String? {
         guard let key = request.headers[.idempotencyKey] else { return nil }
         guard !key.isEmpty, key.utf8.count <= 255 else {
             throw OpenAIError(.badRequest, "Idempotency-Key must be 1 to 255 characters.", param: "Idempotency-Key", code: "invalid_idempotency_key")

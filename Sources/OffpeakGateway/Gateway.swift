@@ -49,7 +49,10 @@ public enum Gateway {
             clock: clock)
         let passthrough = Passthrough(
             client: httpClient, upstreamURL: trimmed(configuration.upstreamURL), apiKey: configuration.upstreamAPIKey, logger: logger)
-        let router = buildRouter(store: store, keys: configuration.clientKeys, intake: intake, results: results, passthrough: passthrough)
+        let deferral = PolicyDeferral(
+            policies: configuration.policies, intake: intake, results: results, passthrough: passthrough, store: store, clock: clock,
+            logger: logger)
+        let router = buildRouter(store: store, keys: configuration.clientKeys, intake: intake, results: results, deferral: deferral)
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -73,8 +76,9 @@ public enum Gateway {
     }
 
     static func buildRouter(
-        store: any DeferredStore, keys: [String], intake: DeferredIntake, results: DeferredResults, passthrough: Passthrough
+        store: any DeferredStore, keys: [String], intake: DeferredIntake, results: DeferredResults, deferral: PolicyDeferral
     ) -> Router<GatewayContext> {
+        let passthrough = deferral.passthrough
         let router = Router(context: GatewayContext.self)
         router.get("/healthz") { _, _ in JSONResponse.make(Array(#"{"status":"ok"}"#.utf8)) }
         router.get("/readyz") { _, _ in
@@ -91,7 +95,8 @@ public enum Gateway {
             if prefer.respondAsync {
                 return try await intake.accept(request, context: context, endpoint: "/v1/chat/completions", prefer: prefer)
             }
-            return try await passthrough.forward(request, context: context)
+            // No header: the operator's policies decide (passthrough when none matches).
+            return try await deferral.handle(request, context: context)
         }
         results.register(on: v1)
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {

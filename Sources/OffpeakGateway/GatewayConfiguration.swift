@@ -25,6 +25,9 @@ public struct GatewayConfiguration: Sendable {
     /// Seconds a gateway holds a batch it is preparing or polling without renewing its lease; work
     /// held by a gateway that died is taken over by the others after this long.
     public var lease = 30.0
+    /// The policy file (`OFFPEAK_CONFIG` / `--config`), and the deferral rules read from it.
+    public var configPath: String?
+    public var policies = DeferralPolicies()
 
     public init() {}
 
@@ -59,6 +62,8 @@ public struct GatewayConfiguration: Sendable {
         allowPrivateCallbacks = reader.bool(forKey: "allow.private.callbacks", default: false)
         webhookTimeout = try Self.seconds(reader.string(forKey: "webhook.timeout", default: "15"), "webhook timeout")
         lease = try Self.seconds(reader.string(forKey: "lease", default: "30"), "lease")
+        configPath = reader.string(forKey: "config")
+        if let configPath, !configPath.isEmpty { policies = try PolicyFile.load(path: configPath) }
         try validate()
     }
 

@@ -60,4 +60,23 @@ struct Passthrough: Sendable {
                 try await writer.finish(nil)
             })
     }
+
+    /// One whole real-time answer (for a deferred call that falls back): `POST {upstream}{path}`
+    /// with `body`, the answer read in full (up to 64 MiB).
+    func fetch(path: String, body: [UInt8]) async throws -> (status: Int, requestID: String?, body: [UInt8]) {
+        var upstream = HTTPClientRequest(url: upstreamURL + path.dropFirst("/v1".count))
+        upstream.method = .POST
+        upstream.headers.add(name: "Content-Type", value: "application/json")
+        upstream.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
+        upstream.body = .bytes(body)
+        Self.forwarded.increment()
+        do {
+            let response = try await client.execute(upstream, timeout: .seconds(600))
+            let bytes = try await response.body.collect(upTo: 64 << 20)
+            return (Int(response.status.code), response.headers.first(name: "x-request-id"), Array(buffer: bytes))
+        } catch {
+            logger.warning("real-time fallback failed", metadata: ["path": "\(path)", "error": "\(error)"])
+            throw OpenAIError(.badGateway, "The provider could not be reached.", type: "upstream_error", code: "upstream_unreachable")
+        }
+    }
 }

@@ -88,7 +88,14 @@ enum PostgresMigrations {
                 """,
                 "CREATE INDEX batches_state ON batches (state, next_poll_at)",
                 "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-            ])
+            ]),
+        Migration(
+            version: 2, name: "how each request was served",
+            statements: [
+                "ALTER TABLE deferred_requests ADD COLUMN policy TEXT",
+                "ALTER TABLE deferred_requests ADD COLUMN served_by TEXT",
+                "ALTER TABLE deferred_requests ADD COLUMN served_reason TEXT",
+            ]),
     ]
 
     /// Brings the schema up to date; returns the versions it applied.

@@ -7,7 +7,7 @@ let requestColumns = """
     id, owner, endpoint, model, status, created_at, submitted_at, completed_at, attempts, batch_id,
     upstream_batch_id, callback_url, idempotency_key, body_digest, body_bytes, response_status,
     response_request_id, response_body, error_code, error_message, prompt_tokens, completion_tokens,
-    delivery_status, delivery_attempts, delivery_last_status, delivery_last_error
+    delivery_status, delivery_attempts, delivery_last_status, delivery_last_error, policy, served_by, served_reason
     """
 
 let batchColumns = """
@@ -57,7 +57,10 @@ extension DeferredRequest {
                 status: DeliveryStatus(rawValue: try value("delivery_status")) ?? .none,
                 attempts: try value("delivery_attempts"),
                 lastStatusCode: try value("delivery_last_status"),
-                lastError: try value("delivery_last_error"))
+                lastError: try value("delivery_last_error")),
+            policy: try value("policy"),
+            servedBy: try value("served_by", String?.self).flatMap(ServedBy.init(rawValue:)),
+            servedReason: try value("served_reason")
         )
     }
 }

@@ -102,6 +102,7 @@ extension PostgresStore {
                         error_code = NULLIF(u.error_code, ''),
                         error_message = CASE WHEN u.error_code = '' THEN NULL ELSE u.error_message END,
                         prompt_tokens = NULLIF(u.prompt_tokens, -1), completion_tokens = NULLIF(u.completion_tokens, -1),
+                        served_by = COALESCE(d.served_by, 'batch'),
                         delivery_status = CASE WHEN d.callback_url IS NULL THEN d.delivery_status ELSE 'pending' END,
                         delivery_next_at = CASE WHEN d.callback_url IS NULL THEN NULL ELSE \(now) END
                     FROM unnest(\(finish.ids)::TEXT[], \(finish.statuses)::TEXT[], \(finish.responseStatuses)::BIGINT[],

@@ -92,16 +92,18 @@ public struct PostgresStore: DeferredStore {
             let rows = try await client.query(
                 """
                 INSERT INTO deferred_requests (id, owner, endpoint, model, status, created_at, attempts, callback_url,
-                    idempotency_key, body_digest, body_bytes, line_bytes, delivery_status, body)
+                    idempotency_key, body_digest, body_bytes, line_bytes, delivery_status, body, policy)
                 SELECT u.id, u.owner, u.endpoint, u.model, 'queued', u.created_at, 0, NULLIF(u.callback_url, ''),
-                    NULLIF(u.idempotency_key, ''), u.body_digest, u.body_bytes, u.line_bytes, u.delivery_status, u.body
+                    NULLIF(u.idempotency_key, ''), u.body_digest, u.body_bytes, u.line_bytes, u.delivery_status, u.body,
+                    NULLIF(u.policy, '')
                 FROM unnest(\(columns.ids)::TEXT[], \(columns.owners)::TEXT[], \(columns.endpoints)::TEXT[],
                     \(columns.models)::TEXT[], \(columns.createdAt)::DOUBLE PRECISION[], \(columns.callbackURLs)::TEXT[],
                     \(columns.idempotencyKeys)::TEXT[], \(columns.bodyDigests)::TEXT[], \(columns.bodyBytes)::BIGINT[],
-                    \(columns.lineBytes)::BIGINT[], \(columns.deliveryStatuses)::TEXT[], \(columns.bodies)::BYTEA[])
+                    \(columns.lineBytes)::BIGINT[], \(columns.deliveryStatuses)::TEXT[], \(columns.bodies)::BYTEA[],
+                    \(columns.policies)::TEXT[])
                     WITH ORDINALITY
                     AS u(id, owner, endpoint, model, created_at, callback_url, idempotency_key, body_digest, body_bytes,
-                        line_bytes, delivery_status, body, position)
+                        line_bytes, delivery_status, body, policy, position)
                 ORDER BY u.position
                 ON CONFLICT (owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING id
@@ -300,6 +302,40 @@ public struct PostgresStore: DeferredStore {
         }
     }
 
+    // MARK: Real-time fallback
+
+    public func withdraw(id: String, now: Timestamp, reason: String) async throws -> Bool {
+        try await client.query(
+            """
+            UPDATE deferred_requests SET status = 'cancelled', completed_at = \(now), served_by = 'realtime-fallback',
+                served_reason = \(reason)
+            WHERE id = \(id) AND status = 'queued'
+            RETURNING id
+            """, logger: logger
+        ).collect().count > 0
+    }
+
+    public func recordRealtimeAnswer(id: String, response: StoredResponse, usage: TokenUsage?, now: Timestamp, reason: String)
+        async throws
+    {
+        let status: DeferredStatus = (200..<300).contains(response.statusCode) ? .completed : .failed
+        let withdrawn = "status = 'cancelled'"
+        try await client.query(
+            """
+            UPDATE deferred_requests SET
+                status = CASE WHEN \(unescaped: withdrawn) THEN \(status.rawValue) ELSE status END,
+                response_status = CASE WHEN \(unescaped: withdrawn) THEN \(response.statusCode) ELSE response_status END,
+                response_request_id = CASE WHEN \(unescaped: withdrawn) THEN \(response.requestID) ELSE response_request_id END,
+                response_body = CASE WHEN \(unescaped: withdrawn) THEN \(ByteBuffer(bytes: response.body)) ELSE response_body END,
+                prompt_tokens = CASE WHEN \(unescaped: withdrawn) THEN \(usage?.promptTokens) ELSE prompt_tokens END,
+                completion_tokens = CASE WHEN \(unescaped: withdrawn) THEN \(usage?.completionTokens) ELSE completion_tokens END,
+                completed_at = CASE WHEN \(unescaped: withdrawn) THEN \(now) ELSE completed_at END,
+                served_by = 'realtime-fallback', served_reason = \(reason)
+            WHERE id = \(id)
+                AND (status IN ('queued', 'submitted') OR (status = 'cancelled' AND served_by = 'realtime-fallback'))
+            """, logger: logger)
+    }
+
     // MARK: Settings
 
     public func setting(_ key: String, default value: String) async throws -> String {
@@ -325,6 +361,7 @@ private struct AcceptColumns {
     var lineBytes: [Int] = []
     var deliveryStatuses: [String] = []
     var bodies: [ByteBuffer] = []
+    var policies: [String] = []
 
     mutating func append(_ new: NewDeferredRequest) {
         let record = new.record
@@ -340,5 +377,6 @@ private struct AcceptColumns {
         lineBytes.append(BatchLine.size(id: record.id, endpoint: record.endpoint, bodyBytes: new.body.count))
         deliveryStatuses.append(record.delivery.status.rawValue)
         bodies.append(ByteBuffer(bytes: new.body))
+        policies.append(record.policy ?? "")
     }
 }

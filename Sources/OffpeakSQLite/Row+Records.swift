@@ -7,7 +7,7 @@ let requestColumns = """
     id, owner, endpoint, model, status, created_at, submitted_at, completed_at, attempts, batch_id,
     upstream_batch_id, callback_url, idempotency_key, body_digest, body_bytes, response_status,
     response_request_id, response_body, error_code, error_message, prompt_tokens, completion_tokens,
-    delivery_status, delivery_attempts, delivery_last_status, delivery_last_error
+    delivery_status, delivery_attempts, delivery_last_status, delivery_last_error, policy, served_by, served_reason
     """
 
 extension DeferredRequest {
@@ -41,7 +41,10 @@ extension DeferredRequest {
                 status: DeliveryStatus(rawValue: row["delivery_status"]) ?? .none,
                 attempts: row["delivery_attempts"],
                 lastStatusCode: row["delivery_last_status"],
-                lastError: row["delivery_last_error"])
+                lastError: row["delivery_last_error"]),
+            policy: row["policy"],
+            servedBy: (row["served_by"] as String?).flatMap(ServedBy.init(rawValue:)),
+            servedReason: row["served_reason"]
         )
     }
 }

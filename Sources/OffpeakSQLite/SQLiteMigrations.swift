@@ -86,6 +86,14 @@ enum SQLiteMigrations {
             // Who holds a preparing or live batch; `next_poll_at` is when the hold runs out.
             try db.execute(sql: "ALTER TABLE batches ADD COLUMN lease_holder TEXT")
         }
+        migrator.registerMigration("v5: how each request was served") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE deferred_requests ADD COLUMN policy TEXT;
+                    ALTER TABLE deferred_requests ADD COLUMN served_by TEXT;
+                    ALTER TABLE deferred_requests ADD COLUMN served_reason TEXT;
+                    """)
+        }
         return migrator
     }
 }

@@ -60,15 +60,15 @@ public struct SQLiteStore: DeferredStore {
             try db.cachedStatement(
                 sql: """
                     INSERT INTO deferred_requests (id, owner, endpoint, model, status, created_at, attempts,
-                        callback_url, idempotency_key, body_digest, body_bytes, line_bytes, delivery_status, body)
-                    VALUES (?, ?, ?, ?, 'queued', ?, 0, ?, ?, ?, ?, ?, ?, ?)
+                        callback_url, idempotency_key, body_digest, body_bytes, line_bytes, delivery_status, body, policy)
+                    VALUES (?, ?, ?, ?, 'queued', ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(
                 arguments: [
                     record.id, record.owner, record.endpoint, record.model, record.createdAt, record.callbackURL,
                     record.idempotencyKey, record.bodyDigest, new.body.count,
                     BatchLine.size(id: record.id, endpoint: record.endpoint, bodyBytes: new.body.count),
-                    record.delivery.status.rawValue, Data(new.body),
+                    record.delivery.status.rawValue, Data(new.body), record.policy,
                 ])
             return .created(record)
     }
@@ -278,7 +278,7 @@ public struct SQLiteStore: DeferredStore {
                 sql: """
                     UPDATE deferred_requests SET status = ?, completed_at = ?, response_status = ?,
                         response_request_id = ?, response_body = ?, error_code = ?, error_message = ?,
-                        prompt_tokens = ?, completion_tokens = ?,
+                        prompt_tokens = ?, completion_tokens = ?, served_by = COALESCE(served_by, 'batch'),
                         delivery_status = CASE WHEN callback_url IS NULL THEN delivery_status ELSE 'pending' END,
                         delivery_next_at = CASE WHEN callback_url IS NULL THEN NULL ELSE ? END
                     WHERE id = ? AND batch_id = ? AND status = 'submitted'

@@ -23,7 +23,7 @@ import Testing
             let shared = try PostgresStore(url: url, logger: Logger(label: "scale-out"))
             group.addTask { await shared.run() }
             try await run(databaseURL: url, shared: shared)
-            try? await admin.client.query("DROP DATABASE IF EXISTS \(unescaped: database) WITH (FORCE)")
+            _ = try? await admin.client.query("DROP DATABASE IF EXISTS \(unescaped: database) WITH (FORCE)")
         }
     }
 
@@ -64,8 +64,18 @@ import Testing
         held = try await heldBatches(by: victim.pid, in: shared)
         #expect(!held.isEmpty)
         _ = try await TestHTTP.post(faults, json: ["endpoint": "create", "status": 500, "count": 0])
+        // A client long-polls on one gateway for a request another gateway accepted and finishes.
+        let watched = ids[1]
+        let watcher = gateways[2].url + "/v1/deferred/\(watched)"
+        async let waited = TestHTTP.get(watcher, headers: [("Prefer", "wait=60")])
         ids += try await send(1_500, from: 1_500, to: Array(gateways[1...]), callback: receiver.url + "/ok")
         #expect(Set(ids).count == 3_000)
+        let answer = try await waited
+        let answeredAt = Date().timeIntervalSince1970
+        #expect(answer.json?["status"] as? String == "completed", "the long-poll on another gateway sees the result")
+        if let completedAt = answer.json?["completed_at"] as? Double {
+            #expect(answeredAt - completedAt < 2.5, "within a second of it being recorded (timestamps are whole seconds)")
+        }
 
         // Every request completes, whichever gateway took it; any gateway lists them all.
         try await eventually("3,000 requests to complete", within: 180) {

@@ -32,12 +32,7 @@ public struct OutputLine: Sendable, Equatable {
         if let object = view.object("response"), let status = object.int("status_code") {
             let body = object.raw("body").map(Array.init) ?? []
             response = StoredResponse(statusCode: status, requestID: object.string("request_id"), body: body)
-            if let usageView = object.object("body")?.object("usage") {
-                usage = TokenUsage(
-                    promptTokens: usageView.int("prompt_tokens") ?? 0,
-                    completionTokens: usageView.int("completion_tokens") ?? 0
-                )
-            }
+            usage = object.object("body").flatMap(Self.usage(in:))
         }
         var error: DeferredError?
         if let object = view.object("error") {
@@ -47,5 +42,15 @@ public struct OutputLine: Sendable, Equatable {
             )
         }
         return OutputLine(customID: customID, response: response, error: error, usage: usage)
+    }
+
+    /// The token counts of a chat completion's body, if it has them.
+    public static func usage(in body: JSONObjectView) -> TokenUsage? {
+        guard let usage = body.object("usage") else { return nil }
+        return TokenUsage(promptTokens: usage.int("prompt_tokens") ?? 0, completionTokens: usage.int("completion_tokens") ?? 0)
+    }
+
+    public static func usage(in body: [UInt8]) -> TokenUsage? {
+        (try? JSONObjectView(body)).flatMap(usage(in:))
     }
 }

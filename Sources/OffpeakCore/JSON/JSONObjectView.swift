@@ -72,3 +72,18 @@ public struct JSONSyntaxError: Error, Sendable, CustomStringConvertible {
     public let reason: String
     public var description: String { "\(reason) at byte \(offset)" }
 }
+
+extension JSONObjectView {
+    /// The object without the named members; the others are kept byte for byte, in order.
+    public func removing(_ keys: Set<String>) -> [UInt8] {
+        guard members.contains(where: { keys.contains($0.key) }) else { return bytes }
+        var writer = JSONWriter(reservingCapacity: bytes.count)
+        writer.beginObject()
+        for member in members where !keys.contains(member.key) {
+            writer.key(member.key)
+            writer.raw(bytes[member.range])
+        }
+        writer.endObject()
+        return writer.bytes
+    }
+}

@@ -54,6 +54,10 @@ extension DeferredRequest {
         } else {
             writer.null()
         }
+        // Beyond the contract's object: how it was answered, and the policy that deferred it.
+        writer.field("served_by", servedBy?.rawValue)
+        writer.field("served_reason", servedReason)
+        writer.field("policy", policy)
         writer.endObject()
     }
 }

@@ -65,6 +65,13 @@ public struct DeliveryState: Sendable, Equatable {
     }
 }
 
+/// How a deferred request was answered, for the cost report: by its batch, or from real time after
+/// its policy's deadline.
+public enum ServedBy: String, Sendable {
+    case batch
+    case realtimeFallback = "realtime-fallback"
+}
+
 /// One deferred call, as the store keeps it (its body is kept apart and read only to build files).
 public struct DeferredRequest: Sendable, Equatable {
     public var id: String
@@ -88,13 +95,19 @@ public struct DeferredRequest: Sendable, Equatable {
     public var error: DeferredError?
     public var usage: TokenUsage?
     public var delivery: DeliveryState
+    /// The policy rule that deferred it (nil for an explicit `Prefer: respond-async`).
+    public var policy: String?
+    public var servedBy: ServedBy?
+    /// Why it was served from real time.
+    public var servedReason: String?
 
     public init(
         id: String, owner: String, endpoint: String, model: String, status: DeferredStatus = .queued,
         createdAt: Timestamp, submittedAt: Timestamp? = nil, completedAt: Timestamp? = nil, attempts: Int = 0,
         batchID: String? = nil, upstreamBatchID: String? = nil, callbackURL: String? = nil,
         idempotencyKey: String? = nil, bodyDigest: String, bodyBytes: Int, response: StoredResponse? = nil,
-        error: DeferredError? = nil, usage: TokenUsage? = nil, delivery: DeliveryState = .init()
+        error: DeferredError? = nil, usage: TokenUsage? = nil, delivery: DeliveryState = .init(), policy: String? = nil,
+        servedBy: ServedBy? = nil, servedReason: String? = nil
     ) {
         self.id = id
         self.owner = owner
@@ -115,6 +128,9 @@ public struct DeferredRequest: Sendable, Equatable {
         self.error = error
         self.usage = usage
         self.delivery = delivery
+        self.policy = policy
+        self.servedBy = servedBy
+        self.servedReason = servedReason
     }
 }
 

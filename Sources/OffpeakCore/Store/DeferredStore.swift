@@ -16,6 +16,16 @@ public protocol DeferredStore: Sendable {
     /// Cancels a request that is still queued.
     func cancel(id: String, owner: String, now: Timestamp) async throws -> CancelResult
 
+    // MARK: Real-time fallback (deferral policies)
+
+    /// Takes a request that is still queued out of the queue, to be answered from real time
+    /// instead: it will never be placed in a batch. False if it was already submitted (or ended).
+    func withdraw(id: String, now: Timestamp, reason: String) async throws -> Bool
+    /// Records an answer obtained from real time. A withdrawn request takes it as its result; one
+    /// that is in a batch only notes that it was served from real time (its batch result follows).
+    func recordRealtimeAnswer(id: String, response: StoredResponse, usage: TokenUsage?, now: Timestamp, reason: String)
+        async throws
+
     // MARK: Flusher
 
     /// The queued requests of each group, summed.

@@ -50,7 +50,7 @@ enum StoreHarness {
                     }
                     try await body(stores)
                 } catch {
-                    try? await admin.client.query("DROP SCHEMA \(unescaped: schema) CASCADE")
+                    _ = try? await admin.client.query("DROP SCHEMA \(unescaped: schema) CASCADE")
                     throw error
                 }
                 try await admin.client.query("DROP SCHEMA \(unescaped: schema) CASCADE")

@@ -59,6 +59,21 @@ final class Cluster: Sendable {
         try await TestHTTP.get(v1 + "/deferred/\(id)", headers: key.map { [("Authorization", "Bearer \($0)")] } ?? []).json
     }
 
+    /// How many of this key's requests are in `status`, counted through the list API.
+    func count(status: String, key: String? = nil) async throws -> Int {
+        var total = 0
+        var after: String?
+        repeat {
+            let page = try await TestHTTP.get(
+                v1 + "/deferred?limit=100&status=\(status)" + (after.map { "&after=\($0)" } ?? ""),
+                headers: key.map { [("Authorization", "Bearer \($0)")] } ?? []).json ?? [:]
+            let data = page["data"] as? [[String: Any]] ?? []
+            total += data.count
+            after = (page["has_more"] as? Bool == true) ? data.last?["id"] as? String : nil
+        } while after != nil
+        return total
+    }
+
     /// Waits until every id is terminal; returns their objects.
     func waitTerminal(_ ids: [String], key: String? = nil, within seconds: Double = 90) async throws -> [String: [String: Any]] {
         var objects: [String: [String: Any]] = [:]

@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import OffpeakCore
+import OffpeakGateway
+
+struct PoliciesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policies",
+        abstract: "Check a deferral policy file and print its rules as parsed, in the order they are tried.",
+        discussion: "Exits 2 with the rule at fault named when the file is invalid; `serve --config` refuses such a file too."
+    )
+
+    @Option(help: "The policy file, YAML or JSON (OFFPEAK_CONFIG).") var config: String?
+
+    func run() throws {
+        guard let path = config ?? ProcessInfo.processInfo.environment["OFFPEAK_CONFIG"], !path.isEmpty else {
+            FileHandle.standardError.write(Data("offpeak: give the policy file with --config FILE (or OFFPEAK_CONFIG)\n".utf8))
+            throw ExitCode(2)
+        }
+        do {
+            let policies = try PolicyFile.load(path: path)
+            print("\(policies.rules.count) rule(s) in \(path), first match wins; calls no rule matches pass through:")
+            for line in PolicyFile.describe(policies) { print("  " + line) }
+        } catch {
+            FileHandle.standardError.write(Data("offpeak: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import OffpeakCore
+
+/// Transparent mode: a call with no deferral header that an operator's policy defers. The call is
+/// committed like any deferred request, the client's connection is held until the batch answers,
+/// and the client receives exactly what the provider would have sent (replayed as server-sent
+/// events for a streaming call), or a real-time answer at the rule's deadline if it says so.
+struct PolicyDeferral: Sendable {
+    let policies: DeferralPolicies
+    let intake: DeferredIntake
+    let results: DeferredResults
+    let passthrough: Passthrough
+    let store: any DeferredStore
+    let clock: SystemClock
+    let logger: Logger
+
+    static let optOut = HTTPField.Name("Offpeak-Defer")!
+    static let servedByHeader = HTTPField.Name("Offpeak-Served-By")!
+
+    /// Passes the call through unless a rule defers it.
+    func handle(_ request: Request, context: GatewayContext) async throws -> Response {
+        guard !policies.isEmpty, request.headers[Self.optOut]?.lowercased() != "never" else {
+            return try await passthrough.forward(request, context: context)
+        }
+        let body = try await intake.readBody(request)
+        var replay = request
+        replay.body = RequestBody(buffer: ByteBuffer(bytes: body))
+        let view = try? JSONObjectView(body)
+        let model = view?.string("model")
+        let presented = Self.bearer(request)
+        let headers = request.headers
+        let call = CallFacts(
+            path: request.uri.path, model: model,
+            isKey: { key in presented.map { ClientAuthMiddleware.hash($0) == ClientAuthMiddleware.hash(key) } ?? false },
+            header: { name in HTTPField.Name(name).flatMap { headers[$0] } })
+        guard let rule = policies.rule(for: call), rule.action == .defer, let view, let model, !model.isEmpty else {
+            return try await passthrough.forward(replay, context: context)
+        }
+        let streaming = view.bool("stream") == true
+        if streaming, rule.stream == .passthrough {
+            return try await passthrough.forward(replay, context: context)
+        }
+        // The batch line carries the client's body, less `stream` for a call whose answer is replayed.
+        let batchBody = streaming ? view.removing(["stream", "stream_options"]) : body
+        let committed = try await intake.commit(
+            body: batchBody, model: model, owner: context.owner, endpoint: request.uri.path, callbackURL: nil,
+            idempotencyKey: try intake.idempotencyKey(request), policy: rule.name)
+        Self.held.increment()
+        return try await hold(committed.request, rule: rule, streaming: streaming, body: batchBody, context: context)
+    }
+
+    /// Waits for the batch within the rule's limits, falling back to real time at the deadline as it says.
+    func hold(_ request: DeferredRequest, rule: DeferralRule, streaming: Bool, body: [UInt8], context: GatewayContext)
+        async throws -> Response
+    {
+        let holdUntil = request.createdAt + rule.hold
+        let deadline = rule.deadline.map { request.createdAt + $0 }
+        var current = request
+        if !current.status.isTerminal {
+            current = await wait(for: current, until: min(deadline ?? holdUntil, holdUntil), context: context)
+        }
+        if current.status.isTerminal { return answer(current, streaming: streaming, servedBy: .batch) }
+        // The wait ended at the deadline (the parser refuses one after `hold`): apply the fallback.
+        if deadline != nil {
+            switch rule.fallback {
+            case .never:
+                return Self.timeout(current, "Its deadline passed; the batch result will be kept.")
+            case .whenQueued:
+                if try await store.withdraw(id: current.id, now: clock.now(), reason: "deadline: still queued") {
+                    return try await realtime(current, body: body, streaming: streaming, reason: "deadline: still queued")
+                }
+                // Already in a batch: paying for it twice is what `when-queued` avoids; keep waiting.
+                current = await wait(for: current, until: holdUntil, context: context)
+                if current.status.isTerminal { return answer(current, streaming: streaming, servedBy: .batch) }
+            case .always:
+                let withdrawn = try await store.withdraw(id: current.id, now: clock.now(), reason: "deadline")
+                return try await realtime(
+                    current, body: body, streaming: streaming, reason: withdrawn ? "deadline: still queued" : "deadline: also in a batch")
+            }
+        }
+        return Self.timeout(current, "The connection was held for the rule's hold time.")
+    }
+
+    private func wait(for request: DeferredRequest, until: Timestamp, context: GatewayContext) async -> DeferredRequest {
+        let seconds = until - clock.now()
+        guard seconds > 0 else { return request }
+        return await results.waitUntilTerminal(id: request.id, owner: context.owner, seconds: seconds) ?? request
+    }
+
+    /// Answers from real time, and records that answer on the deferred request.
+    private func realtime(_ request: DeferredRequest, body: [UInt8], streaming: Bool, reason: String) async throws -> Response {
+        Self.fallbacks.increment()
+        logger.info("deadline reached: answering from real time", metadata: ["request": "\(request.id)", "reason": "\(reason)"])
+        let answer = try await passthrough.fetch(path: request.endpoint, body: body)
+        let response = StoredResponse(statusCode: answer.status, requestID: answer.requestID, body: answer.body)
+        var recorded = request
+        recorded.status = (200..<300).contains(answer.status) ? .completed : .failed
+        recorded.response = response
+        do {
+            try await store.recordRealtimeAnswer(
+                id: request.id, response: response, usage: OutputLine.usage(in: answer.body), now: clock.now(), reason: reason)
+        } catch {
+            logger.error("could not record a real-time answer", metadata: ["request": "\(request.id)", "error": "\(error)"])
+        }
+        return self.answer(recorded, streaming: streaming, servedBy: .realtimeFallback)
+    }
+
+    /// The provider's answer as the client would have had it, plus the gateway's two headers.
+    private func answer(_ request: DeferredRequest, streaming: Bool, servedBy: ServedBy) -> Response {
+        var response = results.resultResponse(request)
+        response.headers[Self.servedByHeader] = servedBy.rawValue
+        guard streaming, let stored = request.response, (200..<300).contains(stored.statusCode),
+            let events = StreamReplay.events(from: stored.body)
+        else { return response }
+        var headers = HTTPFields()
+        headers[.offpeakRequestID] = request.id
+        headers[Self.servedByHeader] = servedBy.rawValue
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: events)))
+    }
+
+    static func timeout(_ request: DeferredRequest, _ why: String) -> Response {
+        var headers = HTTPFields()
+        headers[.offpeakRequestID] = request.id
+        headers[.location] = "/v1/deferred/\(request.id)"
+        return JSONResponse.make(
+            OpenAIError.body(
+                message: "The batch has not answered request \(request.id) yet. \(why) Retrieve it later at /v1/deferred/\(request.id).",
+                type: "timeout", param: nil, code: "deferred_timeout"),
+            status: .gatewayTimeout, headers: headers)
+    }
+
+    static func bearer(_ request: Request) -> String? {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else { return nil }
+        return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+    }
+
+    static let held = Counter(label: "offpeak_policy_deferred_total")
+    static let fallbacks = Counter(label: "offpeak_realtime_fallbacks_total")
+}
