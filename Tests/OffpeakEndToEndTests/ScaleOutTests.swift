@@ -67,11 +67,10 @@ import Testing
         // A client long-polls on one gateway for a request another gateway accepted and finishes.
         let watched = ids[1]
         let watcher = gateways[2].url + "/v1/deferred/\(watched)"
-        async let waited = TestHTTP.get(watcher, headers: [("Prefer", "wait=60")])
+        async let waited = Self.timed { try await TestHTTP.get(watcher, headers: [("Prefer", "wait=60")]) }
         ids += try await send(1_500, from: 1_500, to: Array(gateways[1...]), callback: receiver.url + "/ok")
         #expect(Set(ids).count == 3_000)
-        let answer = try await waited
-        let answeredAt = Date().timeIntervalSince1970
+        let (answer, answeredAt) = try await waited
         #expect(answer.json?["status"] as? String == "completed", "the long-poll on another gateway sees the result")
         if let completedAt = answer.json?["completed_at"] as? Double {
             #expect(answeredAt - completedAt < 2.5, "within a second of it being recorded (timestamps are whole seconds)")
@@ -110,6 +109,12 @@ import Testing
         }
         #expect(events.allSatisfy { $0["verified"] as? Bool == true })
         #expect(Set(events.compactMap { ($0["data"] as? [String: Any])?["id"] as? String }) == Set(ids))
+    }
+
+    /// What `body` returned, and when (seconds since 1970).
+    static func timed<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> (T, Double) {
+        let value = try await body()
+        return (value, Date().timeIntervalSince1970)
     }
 
     /// `preparing` batches whose lease names the process `pid`.
