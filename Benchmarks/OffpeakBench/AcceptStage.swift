@@ -14,13 +14,16 @@ enum AcceptStage {
     }
 
     /// One run against a fresh gateway and database; `naive` commits each request on its own.
-    static func run(upstream: String, naive: Bool, seconds: Int, database: String? = nil) async throws -> Figures {
+    static func run(upstream: String, naive: Bool, seconds: Int, database: String? = nil, flushing: Bool = false) async throws -> Figures {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         var environment = [
             "OFFPEAK_UPSTREAM_URL": upstream, "OFFPEAK_UPSTREAM_API_KEY": "sk-bench",
             "OFFPEAK_DATABASE": database ?? folder.appendingPathComponent("offpeak.sqlite").path,
+            // Accepts alone: no flush starts during the run (the flush stage measures flushing), so the
+            // simulator's batch work does not share the two cores. `flushing: true` puts it back.
+            "OFFPEAK_FLUSH_MAX_REQUESTS": flushing ? "10000" : "50000", "OFFPEAK_FLUSH_MAX_AGE": flushing ? "60" : "3600",
         ]
         if naive { environment["OFFPEAK_SQLITE_GROUP_COMMIT"] = "false" }
         let gateway = try await Child(["serve", "--port", "0"], environment: environment)

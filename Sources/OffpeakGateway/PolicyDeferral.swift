@@ -28,6 +28,10 @@ struct PolicyDeferral: Sendable {
         guard !policies.isEmpty, request.headers[Self.optOut]?.lowercased() != "never" else {
             return try await passthrough.forward(request, context: context)
         }
+        // A body too large for a batch line could never be deferred: it streams through unread.
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > intake.configuration.maxRequestBytes {
+            return try await passthrough.forward(request, context: context)
+        }
         let body = try await intake.readBody(request)
         var replay = request
         replay.body = RequestBody(buffer: ByteBuffer(bytes: body))

@@ -145,6 +145,28 @@ import Testing
         #expect(done[id]?["status"] as? String == "completed" && done[id]?["served_by"] as? String == "batch")
     }
 
+    @Test func alwaysAnswersFromRealTimeAtTheDeadlineEvenWhenTheRequestIsInABatch() async throws {
+        let policy = """
+            policies:
+              - name: evals
+                action: defer
+                hold: 30
+                deadline: 1
+                fallback: always
+            """
+        let cluster = try await Cluster(
+            name: "policy-always", batchDelay: 4, gateway: try Self.settings(policy, ["OFFPEAK_FLUSH_MAX_AGE": "0.2"]))
+        let before = try await stats(cluster)["realtime_calls"] as? Int ?? 0
+        let answer = try await call(cluster, "answer me in time")
+        #expect(answer.status == 200 && answer.headers.first(name: "offpeak-served-by") == "realtime-fallback")
+        #expect(answer.json?["object"] as? String == "chat.completion")
+        #expect(try await stats(cluster)["realtime_calls"] as? Int == before + 1)
+        let id = try #require(answer.headers.first(name: "offpeak-request-id"))
+        let done = try await cluster.waitTerminal([id], key: "key-eval")
+        #expect(done[id]?["served_by"] as? String == "realtime-fallback", "the record says it was answered from real time")
+        #expect((done[id]?["served_reason"] as? String)?.contains("also in a batch") == true)
+    }
+
     @Test func neverAnswers504AtTheDeadlineAndTheResultArrivesLater() async throws {
         let policy = """
             policies:
