@@ -27,6 +27,8 @@ enum StoreOpening {
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await store.run() }
             defer { group.cancelAll() }
+            // Let the pool's task start before the first query (it would work anyway, with a warning).
+            for _ in 0..<8 { await Task.yield() }
             do {
                 try await store.migrate()
             } catch {
