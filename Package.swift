@@ -155,6 +155,7 @@ let package = Package(
             dependencies: [
                 "OffpeakCore", "OffpeakSQLite", "OffpeakGateway", "OffpeakPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -21,7 +21,7 @@ enum PostgresDatabase {
                 try await admin.client.query("DROP DATABASE \(unescaped: name) WITH (FORCE)")
                 return result
             } catch {
-                try? await admin.client.query("DROP DATABASE \(unescaped: name) WITH (FORCE)")
+                _ = try? await admin.client.query("DROP DATABASE \(unescaped: name) WITH (FORCE)")
                 throw error
             }
         }

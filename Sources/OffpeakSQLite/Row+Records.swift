@@ -2,11 +2,12 @@ import Foundation
 import GRDB
 import OffpeakCore
 
-/// The columns a request is read with; never the request body.
+/// The columns a request is read with (from `deferred_requests`); never the request body.
 let requestColumns = """
     id, owner, endpoint, model, status, created_at, submitted_at, completed_at, attempts, batch_id,
     upstream_batch_id, callback_url, idempotency_key, body_digest, body_bytes, response_status,
-    response_request_id, response_body, error_code, error_message, prompt_tokens, completion_tokens,
+    response_request_id, (SELECT body FROM response_bodies WHERE response_bodies.seq = deferred_requests.seq) AS response_body,
+    error_code, error_message, prompt_tokens, completion_tokens,
     delivery_status, delivery_attempts, delivery_last_status, delivery_last_error, policy, served_by, served_reason
     """
 

@@ -94,6 +94,21 @@ enum SQLiteMigrations {
                     ALTER TABLE deferred_requests ADD COLUMN served_reason TEXT;
                     """)
         }
+        migrator.registerMigration("v6: bodies in tables of their own") { db in
+            // A claim or a settle rewrites a request's row; with the 1–2 KB bodies inline that was
+            // most of the WAL written. The bodies are written once, and read only to build files
+            // and to answer results.
+            try db.execute(
+                sql: """
+                    CREATE TABLE request_bodies (seq INTEGER PRIMARY KEY, body BLOB NOT NULL);
+                    INSERT INTO request_bodies (seq, body) SELECT seq, body FROM deferred_requests;
+                    CREATE TABLE response_bodies (seq INTEGER PRIMARY KEY, body BLOB NOT NULL);
+                    INSERT INTO response_bodies (seq, body)
+                        SELECT seq, response_body FROM deferred_requests WHERE response_body IS NOT NULL;
+                    ALTER TABLE deferred_requests DROP COLUMN body;
+                    ALTER TABLE deferred_requests DROP COLUMN response_body;
+                    """)
+        }
         return migrator
     }
 }

@@ -60,16 +60,18 @@ public struct SQLiteStore: DeferredStore {
             try db.cachedStatement(
                 sql: """
                     INSERT INTO deferred_requests (id, owner, endpoint, model, status, created_at, attempts,
-                        callback_url, idempotency_key, body_digest, body_bytes, line_bytes, delivery_status, body, policy)
-                    VALUES (?, ?, ?, ?, 'queued', ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)
+                        callback_url, idempotency_key, body_digest, body_bytes, line_bytes, delivery_status, policy)
+                    VALUES (?, ?, ?, ?, 'queued', ?, 0, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(
                 arguments: [
                     record.id, record.owner, record.endpoint, record.model, record.createdAt, record.callbackURL,
                     record.idempotencyKey, record.bodyDigest, new.body.count,
                     BatchLine.size(id: record.id, endpoint: record.endpoint, bodyBytes: new.body.count),
-                    record.delivery.status.rawValue, Data(new.body), record.policy,
+                    record.delivery.status.rawValue, record.policy,
                 ])
+            try db.cachedStatement(sql: "INSERT INTO request_bodies (seq, body) VALUES (last_insert_rowid(), ?)")
+                .execute(arguments: [Data(new.body)])
             return .created(record)
     }
 
@@ -184,8 +186,9 @@ public struct SQLiteStore: DeferredStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT batch_line, id, endpoint, body FROM deferred_requests
-                    WHERE batch_id = ? AND batch_line > ? ORDER BY batch_line LIMIT ?
+                    SELECT d.batch_line, d.id, d.endpoint, b.body
+                    FROM deferred_requests AS d JOIN request_bodies AS b ON b.seq = d.seq
+                    WHERE d.batch_id = ? AND d.batch_line > ? ORDER BY d.batch_line LIMIT ?
                     """,
                 arguments: [batchID, after, limit]
             ).map { row in
@@ -274,15 +277,18 @@ public struct SQLiteStore: DeferredStore {
     {
         guard !outcomes.isEmpty else { return [] }
         return try await pool.write { db in
+            // RETURNING names the row (for its response body) and whether a callback waits on it.
             let finish = try db.makeStatement(
                 sql: """
                     UPDATE deferred_requests SET status = ?, completed_at = ?, response_status = ?,
-                        response_request_id = ?, response_body = ?, error_code = ?, error_message = ?,
+                        response_request_id = ?, error_code = ?, error_message = ?,
                         prompt_tokens = ?, completion_tokens = ?, served_by = COALESCE(served_by, 'batch'),
                         delivery_status = CASE WHEN callback_url IS NULL THEN delivery_status ELSE 'pending' END,
                         delivery_next_at = CASE WHEN callback_url IS NULL THEN NULL ELSE ? END
                     WHERE id = ? AND batch_id = ? AND status = 'submitted'
+                    RETURNING seq, callback_url IS NOT NULL AS has_callback
                     """)
+            let keepBody = try db.makeStatement(sql: "INSERT OR REPLACE INTO response_bodies (seq, body) VALUES (?, ?)")
             let requeue = try db.makeStatement(
                 sql: """
                     UPDATE deferred_requests SET status = 'queued', batch_id = NULL, batch_line = NULL,
@@ -292,34 +298,32 @@ public struct SQLiteStore: DeferredStore {
             var finished: [SettledRequest] = []
             for (id, disposition) in outcomes {
                 let status: DeferredStatus
+                let row: Row?
+                let body: [UInt8]?
                 switch disposition {
                 case .complete(let response, let usage):
                     status = .completed
-                    try finish.execute(arguments: [
+                    body = response.body
+                    row = try Row.fetchOne(finish, arguments: [
                         DeferredStatus.completed.rawValue, now, response.statusCode, response.requestID,
-                        Data(response.body), nil, nil, usage?.promptTokens, usage?.completionTokens, now, id, batchID,
+                        nil, nil, usage?.promptTokens, usage?.completionTokens, now, id, batchID,
                     ])
                 case .fail(let error, let response):
                     status = .failed
-                    try finish.execute(arguments: [
+                    body = response?.body
+                    row = try Row.fetchOne(finish, arguments: [
                         DeferredStatus.failed.rawValue, now, response?.statusCode, response?.requestID,
-                        response.map { Data($0.body) }, error.code, error.message, nil, nil, now, id, batchID,
+                        error.code, error.message, nil, nil, now, id, batchID,
                     ])
                 case .requeue(_, let refund):
                     try requeue.execute(arguments: [refund ? 1 : 0, id, batchID])
                     continue
                 }
-                if db.changesCount > 0 { finished.append(SettledRequest(id: id, status: status, hasCallback: false)) }
+                guard let row else { continue }  // settled before (a file applied twice)
+                if let body { try keepBody.execute(arguments: [row["seq"] as Int64, Data(body)]) }
+                finished.append(SettledRequest(id: id, status: status, hasCallback: row["has_callback"]))
             }
-            // Which of them wait for a callback, read in one go.
-            var withCallback: Set<String> = []
-            for ids in finished.map(\.id).chunked(500) {
-                withCallback.formUnion(try String.fetchAll(
-                    db,
-                    sql: "SELECT id FROM deferred_requests WHERE callback_url IS NOT NULL AND id IN (\(databaseQuestionMarks(count: ids.count)))",
-                    arguments: StatementArguments(ids)))
-            }
-            return finished.map { SettledRequest(id: $0.id, status: $0.status, hasCallback: withCallback.contains($0.id)) }
+            return finished
         }
     }
 

@@ -54,7 +54,7 @@ final class OffpeakProcess: Sendable {
         for (key, value) in environment { env[key] = value }
         process.environment = env
         let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-test-\(name)-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: logFile)
         let pipe = Pipe()
         process.standardOutput = pipe

@@ -21,7 +21,7 @@ actor PythonEnvironment {
         if !FileManager.default.fileExists(atPath: marker.path) {
             try Self.run("/usr/bin/env", ["python3", "-m", "venv", venv.path])
             try Self.run(python.path, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check"] + Self.packages)
-            FileManager.default.createFile(atPath: marker.path, contents: Data())
+            _ = FileManager.default.createFile(atPath: marker.path, contents: Data())
         }
         ready = python
         return python
