@@ -46,14 +46,15 @@ struct DeferredResults: Sendable {
     }
 
     /// Re-reads the request until it is terminal or `seconds` have passed.
-    func waitUntilTerminal(id: String, owner: String, seconds: Double) async -> DeferredRequest? {
+    /// `recheck`: seconds between reads of the store, which is how a result recorded by another
+    /// gateway is seen (this gateway's own poller wakes the waiter at once).
+    func waitUntilTerminal(id: String, owner: String, seconds: Double, recheck: Double = 1) async -> DeferredRequest? {
         let deadline = clock.now() + seconds
         while true {
             guard let current = try? await store.request(id: id, owner: owner) else { return nil }
             let left = deadline - clock.now()
             if current.status.isTerminal || left <= 0 { return current }
-            // Woken by the poller in this process; the re-read each second also sees other processes' work.
-            await waiters.wait(for: id, seconds: min(left, 1), clock: clock)
+            await waiters.wait(for: id, seconds: min(left, recheck), clock: clock)
         }
     }
 

@@ -94,7 +94,9 @@ struct PolicyDeferral: Sendable {
     private func wait(for request: DeferredRequest, until: Timestamp, context: GatewayContext) async -> DeferredRequest {
         let seconds = until - clock.now()
         guard seconds > 0 else { return request }
-        return await results.waitUntilTerminal(id: request.id, owner: context.owner, seconds: seconds) ?? request
+        // Held calls wait minutes to hours: re-reading every 5 s (not every second, as a long-poll
+        // does) keeps thousands of them cheap; this gateway's poller still wakes them at once.
+        return await results.waitUntilTerminal(id: request.id, owner: context.owner, seconds: seconds, recheck: 5) ?? request
     }
 
     /// Answers from real time, and records that answer on the deferred request.

@@ -213,7 +213,7 @@ import Testing
             name: "policy-2000", batchDelay: 2,
             // One file of exactly 2,000: no answer can come before the last request is in.
             gateway: try Self.settings(Self.evalPolicy, ["OFFPEAK_FLUSH_MAX_AGE": "600", "OFFPEAK_FLUSH_MAX_REQUESTS": "2000"]))
-        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(10), read: .seconds(120)))
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(30), read: .seconds(300)))
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 2_100
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
@@ -237,7 +237,7 @@ import Testing
                     request.headers.add(name: "Authorization", value: "Bearer key-eval")
                     request.headers.add(name: "Content-Type", value: "application/json")
                     request.body = .bytes(body)
-                    let response = try await client.execute(request, timeout: .seconds(120))
+                    let response = try await client.execute(request, timeout: .seconds(300))
                     _ = try await response.body.collect(upTo: 1 << 20)
                     await answered.add()
                     return (Int(response.status.code), response.headers.first(name: "offpeak-served-by"))
@@ -248,7 +248,7 @@ import Testing
         // All 2,000 accepted and none answered yet (they travel in one file): all are held at once.
         // The gateway's footprint then.
         var held: (rss: Int, threads: Int) = (0, 0)
-        try await eventually("2,000 requests to be held at once", within: 60) {
+        try await eventually("2,000 requests to be held at once", within: 150) {
             let metrics = try await TestHTTP.get(cluster.gateway.url + "/metrics").text
             let deferred = metrics.split(separator: "\n").first { $0.hasPrefix("offpeak_policy_deferred_total") }
                 .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
