@@ -33,18 +33,25 @@ struct ClientAuthMiddleware: RouterMiddleware {
         guard !keyHashes.isEmpty, request.uri.path.hasPrefix("/v1/") || request.uri.path == "/v1" else {
             return try await next(request, context)
         }
-        let header = request.headers[.authorization] ?? ""
-        guard header.lowercased().hasPrefix("bearer ") else {
+        guard let token = request.bearerToken else {
             throw OpenAIError(
                 .unauthorized, "You didn't provide an API key. Provide it as 'Authorization: Bearer YOUR_KEY'.",
                 code: "missing_api_key")
         }
-        let hash = Self.hash(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        let hash = Self.hash(token)
         guard keyHashes.contains(hash) else {
             throw OpenAIError(.unauthorized, "Incorrect API key provided.", code: "invalid_api_key")
         }
         var context = context
         context.owner = hash
         return try await next(request, context)
+    }
+}
+
+extension Request {
+    /// The key in `Authorization: Bearer <key>`, if the call presents one.
+    var bearerToken: String? {
+        guard let header = headers[.authorization], header.lowercased().hasPrefix("bearer ") else { return nil }
+        return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
     }
 }

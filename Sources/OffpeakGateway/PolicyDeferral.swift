@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -37,11 +36,11 @@ struct PolicyDeferral: Sendable {
         replay.body = RequestBody(buffer: ByteBuffer(bytes: body))
         let view = try? JSONObjectView(body)
         let model = view?.string("model")
-        let presented = Self.bearer(request)
+        let presented = request.bearerToken
         let headers = request.headers
         let call = CallFacts(
             path: request.uri.path, model: model,
-            isKey: { key in presented.map { ClientAuthMiddleware.hash($0) == ClientAuthMiddleware.hash(key) } ?? false },
+            isKey: { key in presented == key },
             header: { name in HTTPField.Name(name).flatMap { headers[$0] } })
         guard let rule = policies.rule(for: call), rule.action == .defer, let view, let model, !model.isEmpty else {
             return try await passthrough.forward(replay, context: context)
@@ -141,11 +140,6 @@ struct PolicyDeferral: Sendable {
                 message: "The batch has not answered request \(request.id) yet. \(why) Retrieve it later at /v1/deferred/\(request.id).",
                 type: "timeout", param: nil, code: "deferred_timeout"),
             status: .gatewayTimeout, headers: headers)
-    }
-
-    static func bearer(_ request: Request) -> String? {
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else { return nil }
-        return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
     }
 
     static let held = Counter(label: "offpeak_policy_deferred_total")
