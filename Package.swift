@@ -150,11 +150,33 @@ let package = Package(
             path: "Benchmarks/OffpeakBench",
             swiftSettings: swiftSettings
         ),
+        // What the test targets share: an HTTP client, waiting on conditions, a manual clock, an
+        // in-process simulator.
+        .target(
+            name: "OffpeakTestSupport",
+            dependencies: [
+                "OffpeakCore", "OffpeakSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/OffpeakTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        // Unit, store conformance (memory, SQLite, PostgreSQL), in-process worker and route tests.
         .testTarget(
             name: "OffpeakCoreTests",
             dependencies: [
-                "OffpeakCore", "OffpeakSQLite", "OffpeakGateway", "OffpeakPostgres",
+                "OffpeakCore", "OffpeakSQLite", "OffpeakGateway", "OffpeakPostgres", "OffpeakProvider", "OffpeakSimulator",
+                "OffpeakTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -163,10 +185,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What needs real processes: kill -9, several gateways, the official SDKs, the demo.
         .testTarget(
             name: "OffpeakEndToEndTests",
             dependencies: [
                 "Offpeak", "OffpeakCore", "OffpeakSQLite", "OffpeakProvider", "OffpeakSimulator", "OffpeakPostgres",
+                "OffpeakTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),

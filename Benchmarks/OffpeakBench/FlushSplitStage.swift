@@ -26,6 +26,7 @@ enum FlushSplitStage {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try SQLiteStore(path: folder.appendingPathComponent("offpeak.sqlite").path)
+        try await store.migrate()
         let now = Date().timeIntervalSince1970
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<16 {
@@ -56,7 +57,8 @@ enum FlushSplitStage {
         try await flusher.flushDue()
         let flushSeconds = seconds(since: flushStart)
         let flushPeak = Measure.status("VmHWM") - before
-        guard let batch = try await store.batches(in: .live).first, batch.requestCount == count else {
+        let live = try await store.claimDuePolls(now: .infinity, lease: Lease(holder: "bench", until: .infinity), limit: 1)
+        guard let batch = live.first, batch.requestCount == count else {
             throw BenchFailure("the flush did not put all \(count) requests in one batch")
         }
         let copySeconds = try timeCopy(bytes: batch.fileBytes, in: folder)

@@ -35,6 +35,7 @@ enum WebhookStage {
                 port = await ports.port
             }
             let store = try SQLiteStore(path: folder.appendingPathComponent("offpeak.sqlite").path)
+            try await store.migrate()
             let now = Date().timeIntervalSince1970
             var ids: [String] = []
             for index in 0..<count {
@@ -54,8 +55,10 @@ enum WebhookStage {
                 lease: Lease(holder: "bench", until: now + 3600))
             let answer = StoredResponse(statusCode: 200, requestID: "req", body: Array(#"{"object":"chat.completion","choices":[]}"#.utf8))
             for chunk in stride(from: 0, to: ids.count, by: 1000) {
-                let outcomes = ids[chunk..<min(chunk + 1000, ids.count)].map { (id: $0, disposition: RowDisposition.complete(answer, nil)) }
-                _ = try await store.settle(batchID: "bat_bench", outcomes: Array(outcomes), now: now)
+                let finish = RequestFinish(
+                    status: .completed, response: answer, error: nil, usage: nil, servedBy: .batch, deliveryDue: true)
+                let settlements = ids[chunk..<min(chunk + 1000, ids.count)].map { (id: $0, settlement: Settlement.finish(finish)) }
+                _ = try await store.settle(batchID: "bat_bench", Array(settlements), now: now)
             }
             let dispatcher = Dispatcher(
                 store: store, sender: HTTPWebhookSender(client: client), signer: try WebhookSigner(secrets: WebhookSigner.generateSecret()),

@@ -47,9 +47,8 @@ struct DemoCommand: AsyncParsableCommand {
                 configuration.upstreamAPIKey = "sk-demo"
                 configuration.flush = FlushPolicy(maxRequests: 15, maxBytes: 104_857_600, maxAge: 2)
                 configuration.pollInterval = 0.5
-                let signer = try await WebhookSecrets.resolve(configured: nil, store: store, logger: logger)
                 let gateway = Gateway.build(
-                    configuration: configuration, store: store, httpClient: client, signer: signer, logger: logger,
+                    configuration: configuration, store: store, httpClient: client, logger: logger,
                     onRunning: { port in await ports.set(gateway: port) })
                 let gatewayGroup = ServiceGroup(services: [gateway], gracefulShutdownSignals: [], logger: logger)
                 group.addTask { try? await gatewayGroup.run() }

@@ -52,23 +52,21 @@ struct ServeCommand: AsyncParsableCommand {
                 logger.info("deferral policy", metadata: ["rule": "\(line)"])
             }
         }
-        try await StoreOpening.with(configuration.database, logger: logger) { store in
-            let signer = try await WebhookSecrets.resolve(configured: configuration.webhookSecret, store: store, logger: logger)
-            let registry = PrometheusCollectorRegistry()
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-            let client = HTTPClient.makeForOffpeak()
-            do {
-                let app = Gateway.build(
-                    configuration: configuration, store: store, httpClient: client, signer: signer, logger: logger,
-                    metricsText: { registry.emitToBuffer() },
-                    onRunning: { port in LogSetup.announce("offpeak: listening on http://\(configuration.host):\(port)") })
-                try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
-            } catch {
-                try? await client.shutdown()
-                throw error
-            }
-            try await client.shutdown()
+        let store = try StoreOpening.open(configuration.database, logger: logger)
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let client = HTTPClient.makeForOffpeak()
+        do {
+            let app = Gateway.build(
+                configuration: configuration, store: store, httpClient: client, logger: logger,
+                metricsText: { registry.emitToBuffer() },
+                onRunning: { port in LogSetup.announce("offpeak: listening on http://\(configuration.host):\(port)") })
+            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        } catch {
+            try? await client.shutdown()
+            throw error
         }
+        try await client.shutdown()
     }
 
     /// Flags first, then `OFFPEAK_*` environment variables, then the defaults.

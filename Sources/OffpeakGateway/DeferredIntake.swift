@@ -6,18 +6,55 @@ import Metrics
 import NIOCore
 import OffpeakCore
 
-/// The accept path of `POST /v1/chat/completions` with `Prefer: respond-async` (contract section 2):
-/// validate, commit durably, answer 202.
+/// The one way a call becomes a deferred request, for `Prefer: respond-async` and for policy
+/// deferral alike: read the body (bounded) → validate it → commit it durably. The same checks,
+/// and the same errors, on both paths.
 struct DeferredIntake: Sendable {
-    let store: any DeferredStore
-    let configuration: GatewayConfiguration
-    let callbacks: CallbackURLPolicy
+    let store: any RequestStore
+    let maxRequestBytes: Int
     let flusherDoorbell: Doorbell
-    let results: DeferredResults
     let clock: SystemClock
 
-    func accept(_ request: Request, context: GatewayContext, endpoint: String, prefer: PreferHeader) async throws -> Response {
-        let body = try await readBody(request)
+    /// What a deferred call's body must be, checked before anything is stored.
+    struct Validated: Sendable {
+        /// The body to place in the batch line.
+        var body: [UInt8]
+        var model: String
+        /// The client asked for a stream (answered by replaying the result; see `StreamHandling`).
+        var streaming: Bool
+    }
+
+    /// What to do with `stream: true`.
+    enum StreamHandling {
+        /// Refuse it: the client asked for a 202 and an id, not a stream.
+        case refuse
+        /// Batch the call without `stream`; the caller replays the answer as events.
+        case strip
+    }
+
+    /// The body, read up to the limit; 413 past it.
+    func read(_ request: Request) async throws -> [UInt8] {
+        if exceedsLimit(request) { throw tooLarge }
+        do {
+            return Array(buffer: try await request.body.collect(upTo: maxRequestBytes))
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw tooLarge
+        }
+    }
+
+    /// The request announces a body larger than a deferred request may have.
+    func exceedsLimit(_ request: Request) -> Bool {
+        request.headers[.contentLength].flatMap(Int.init).map { $0 > maxRequestBytes } ?? false
+    }
+
+    var tooLarge: OpenAIError {
+        OpenAIError(
+            .contentTooLarge, "The request body is larger than the \(maxRequestBytes) bytes a deferred request may have.",
+            code: "request_too_large")
+    }
+
+    /// A JSON object with a non-empty string `model`; `stream` as `streams` says.
+    func validate(_ body: [UInt8], streams: StreamHandling) throws -> Validated {
         let view: JSONObjectView
         do {
             view = try JSONObjectView(body)
@@ -29,44 +66,29 @@ struct DeferredIntake: Sendable {
         guard let model = view.string("model"), !model.isEmpty else {
             throw OpenAIError(.badRequest, "You must provide a model parameter: a non-empty string.", param: "model", code: "missing_model")
         }
-        if view.bool("stream") == true {
+        let streaming = view.bool("stream") == true
+        guard streaming else { return Validated(body: body, model: model, streaming: false) }
+        switch streams {
+        case .refuse:
             throw OpenAIError(
                 .badRequest, "A streaming request cannot be deferred: remove 'stream' or the respond-async preference.",
                 param: "stream", code: "stream_not_deferrable")
+        case .strip:
+            // The batch line carries the client's body, less `stream` for a call whose answer is replayed.
+            return Validated(body: view.removing(["stream", "stream_options"]), model: model, streaming: true)
         }
-        let callbackURL = try await callbackURL(request)
-        let idempotencyKey = try idempotencyKey(request)
-
-        let committed = try await commit(
-            body: body, model: model, owner: context.owner, endpoint: endpoint, callbackURL: callbackURL,
-            idempotencyKey: idempotencyKey, policy: nil)
-        let accepted = committed.request
-        let replayed = committed.replayed
-        if let wait = prefer.wait, wait > 0, !accepted.status.isTerminal {
-            let settled = await results.waitUntilTerminal(id: accepted.id, owner: context.owner, seconds: min(wait, configuration.maxWait))
-            if let settled, settled.status.isTerminal { return results.resultResponse(settled) }
-        } else if accepted.status.isTerminal {
-            return results.resultResponse(accepted)
-        }
-        var headers: HTTPFields = [:]
-        headers[.location] = "/v1/deferred/\(accepted.id)"
-        headers[.preferenceApplied] = "respond-async"
-        headers[.offpeakRequestID] = accepted.id
-        if replayed { headers[.idempotentReplayed] = "true" }
-        return JSONResponse.make(accepted.jsonObject(), status: .accepted, headers: headers)
     }
 
-    /// Commits a validated body durably (group commit), or finds the request its idempotency key names.
+    /// Commits a validated call durably (group commit), or finds the request its idempotency key names.
     func commit(
-        body: [UInt8], model: String, owner: String, endpoint: String, callbackURL: String?, idempotencyKey: String?,
-        policy: String?
+        _ call: Validated, owner: String, endpoint: String, callbackURL: String?, idempotencyKey: String?, policy: String?
     ) async throws -> (request: DeferredRequest, replayed: Bool) {
-        var folded = body
+        var folded = call.body
         BatchLine.foldLineBreaks(&folded)
         let record = DeferredRequest(
-            id: Identifier.deferred(), owner: owner, endpoint: endpoint, model: model, createdAt: clock.now(),
-            callbackURL: callbackURL, idempotencyKey: idempotencyKey, bodyDigest: Self.digest(body), bodyBytes: body.count,
-            delivery: DeliveryState(status: callbackURL == nil ? .none : .pending), policy: policy)
+            id: Identifier.deferred(), owner: owner, endpoint: endpoint, model: call.model, createdAt: clock.now(),
+            callbackURL: callbackURL, idempotencyKey: idempotencyKey, bodyDigest: Self.digest(call.body),
+            bodyBytes: call.body.count, delivery: DeliveryState(status: callbackURL == nil ? .none : .pending), policy: policy)
         switch try await store.accept(NewDeferredRequest(record: record, body: folded)) {
         case .created(let created):
             Self.acceptedCounter.increment()
@@ -78,31 +100,6 @@ struct DeferredIntake: Sendable {
             throw OpenAIError(
                 .unprocessableContent, "This Idempotency-Key was already used with a different request body.",
                 param: "Idempotency-Key", code: "idempotency_key_reused")
-        }
-    }
-
-    func readBody(_ request: Request) async throws -> [UInt8] {
-        let limit = configuration.maxRequestBytes
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw Self.tooLarge(limit)
-        }
-        do {
-            return Array(buffer: try await request.body.collect(upTo: limit))
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw Self.tooLarge(limit)
-        }
-    }
-
-    static func tooLarge(_ limit: Int) -> OpenAIError {
-        OpenAIError(.contentTooLarge, "The request body is larger than the \(limit) bytes a deferred request may have.", code: "request_too_large")
-    }
-
-    private func callbackURL(_ request: Request) async throws -> String? {
-        guard let raw = request.headers[.offpeakCallbackURL] else { return nil }
-        do {
-            return try await callbacks.check(raw.trimmingCharacters(in: .whitespaces)).absoluteString
-        } catch {
-            throw OpenAIError(.badRequest, "\(error)", param: "Offpeak-Callback-Url", code: "invalid_callback_url")
         }
     }
 

@@ -5,7 +5,7 @@ import OffpeakCore
 
 /// `/v1/deferred`: the object, its result, cancellation and the list (contract section 4).
 struct DeferredResults: Sendable {
-    let store: any DeferredStore
+    let store: any RequestStore & DeliveryQueue
     let waiters: ResultWaiters
     let maxWait: Double
     let pollInterval: Double
@@ -22,7 +22,7 @@ struct DeferredResults: Sendable {
 
     private func redeliver(_ context: GatewayContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        switch try await store.redeliver(id: id, owner: context.owner, now: clock.now()) {
+        switch try await Redelivery.redeliver(id: id, owner: context.owner, now: clock.now(), store: store) {
         case .queued(let request):
             deliveryDoorbell.ring()
             return JSONResponse.make(request.jsonObject(), status: .accepted)

@@ -7,21 +7,23 @@ import OffpeakCore
 import OffpeakProvider
 import ServiceLifecycle
 
-/// The composition root of `offpeak serve`: the HTTP front plus the flusher and the poller, all
-/// services of one application that stops gracefully on SIGTERM/SIGINT.
+/// The composition root of `offpeak serve`: one application whose service group holds the store's
+/// own services (first, so that they stop last), the workers, and the HTTP server. Before the
+/// server starts, the store is migrated and the webhook secret read; the workers start then.
 public enum Gateway {
     public static func build(
-        configuration: GatewayConfiguration, store: any DeferredStore, httpClient: HTTPClient, signer: WebhookSigner,
-        logger: Logger, callbackResolver: any HostResolver = SystemHostResolver(),
+        configuration: GatewayConfiguration, store: any DeferredStore, httpClient: HTTPClient, logger: Logger,
+        callbackResolver: any HostResolver = SystemHostResolver(),
         metricsText: @escaping @Sendable () -> [UInt8] = { [] },
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let clock = SystemClock()
+        let started = StartupValue<WebhookSigner>()
         let waiters = ResultWaiters()
         let provider = HTTPBatchProvider(client: httpClient, baseURL: configuration.upstreamURL, apiKey: configuration.upstreamAPIKey)
         let callbacks = CallbackURLPolicy(allowPrivate: configuration.allowPrivateCallbacks, resolver: callbackResolver)
         let dispatcher = Dispatcher(
-            store: store, sender: HTTPWebhookSender(client: httpClient), signer: signer,
+            store: store, sender: HTTPWebhookSender(client: httpClient), signer: started,
             configuration: .init(
                 policy: DeliveryPolicy(retryDelays: configuration.webhookRetryDelays), timeout: configuration.webhookTimeout,
                 callbacks: callbacks),
@@ -41,27 +43,18 @@ public enum Gateway {
             configuration: .init(
                 policy: configuration.flush, completionWindow: configuration.completionWindow, lease: configuration.lease),
             clock: clock, logger: logger, onSubmitted: { poller.doorbell.ring() })
-        let results = DeferredResults(
-            store: store, waiters: waiters, maxWait: configuration.maxWait, pollInterval: configuration.pollInterval,
-            deliveryDoorbell: dispatcher.doorbell, clock: clock)
-        let intake = DeferredIntake(
-            store: store, configuration: configuration, callbacks: callbacks, flusherDoorbell: flusher.doorbell, results: results,
-            clock: clock)
-        let passthrough = Passthrough(
-            client: httpClient, upstreamURL: trimmed(configuration.upstreamURL), apiKey: configuration.upstreamAPIKey, logger: logger)
-        let deferral = PolicyDeferral(
-            policies: configuration.policies, intake: intake, results: results, passthrough: passthrough, store: store, clock: clock,
-            logger: logger)
-        let router = buildRouter(store: store, keys: configuration.clientKeys, intake: intake, results: results, deferral: deferral)
+
+        let router = buildRouter(
+            store: store, configuration: configuration, httpClient: httpClient, callbacks: callbacks, waiters: waiters,
+            flusherDoorbell: flusher.doorbell, deliveryDoorbell: dispatcher.doorbell, clock: clock, logger: logger)
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metricsText())))
         }
-        return Application(
+        var app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "offpeak"),
-            services: [flusher, poller, dispatcher],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 logger.info("offpeak gateway listening", metadata: ["host": "\(configuration.host)", "port": "\(port)"])
@@ -69,16 +62,38 @@ public enum Gateway {
             },
             logger: logger
         )
+        app.addServices(store.services)
+        let workers: [any Service] = [flusher, poller, dispatcher]
+        app.addServices(workers.map { AfterStartup($0, gate: started) })
+        app.beforeServerStarts {
+            try await store.migrate()
+            started.set(try await WebhookSecrets.resolve(configured: configuration.webhookSecret, store: store, logger: logger))
+        }
+        return app
     }
 
     static func trimmed(_ url: String) -> String {
         url.hasSuffix("/") ? String(url.dropLast()) : url
     }
 
-    static func buildRouter(
-        store: any DeferredStore, keys: [String], intake: DeferredIntake, results: DeferredResults, deferral: PolicyDeferral
+    /// The routes, over a store: what the in-process route tests run without workers.
+    public static func buildRouter(
+        store: any DeferredStore, configuration: GatewayConfiguration, httpClient: HTTPClient,
+        callbacks: CallbackURLPolicy, waiters: ResultWaiters = ResultWaiters(), flusherDoorbell: Doorbell = Doorbell(),
+        deliveryDoorbell: Doorbell = Doorbell(), clock: SystemClock = SystemClock(), logger: Logger
     ) -> Router<GatewayContext> {
-        let passthrough = deferral.passthrough
+        let results = DeferredResults(
+            store: store, waiters: waiters, maxWait: configuration.maxWait, pollInterval: configuration.pollInterval,
+            deliveryDoorbell: deliveryDoorbell, clock: clock)
+        let intake = DeferredIntake(
+            store: store, maxRequestBytes: configuration.maxRequestBytes, flusherDoorbell: flusherDoorbell, clock: clock)
+        let respondAsync = RespondAsync(intake: intake, results: results, callbacks: callbacks, maxWait: configuration.maxWait)
+        let passthrough = Passthrough(
+            client: httpClient, upstreamURL: trimmed(configuration.upstreamURL), apiKey: configuration.upstreamAPIKey, logger: logger)
+        let deferral = PolicyDeferral(
+            policies: configuration.policies, intake: intake, results: results, passthrough: passthrough, store: store, clock: clock,
+            logger: logger)
+
         let router = Router(context: GatewayContext.self)
         router.get("/healthz") { _, _ in JSONResponse.make(Array(#"{"status":"ok"}"#.utf8)) }
         router.get("/readyz") { _, _ in
@@ -89,11 +104,11 @@ public enum Gateway {
                 return JSONResponse.make(Array(#"{"status":"store unreachable"}"#.utf8), status: .serviceUnavailable)
             }
         }
-        let v1 = router.group("/v1").add(middleware: ClientAuthMiddleware(keys: keys))
+        let v1 = router.group("/v1").add(middleware: ClientAuthMiddleware(keys: configuration.clientKeys))
         v1.post("chat/completions") { request, context in
             let prefer = PreferHeader(request.headers[values: .prefer])
             if prefer.respondAsync {
-                return try await intake.accept(request, context: context, endpoint: "/v1/chat/completions", prefer: prefer)
+                return try await respondAsync.accept(request, context: context, endpoint: "/v1/chat/completions", prefer: prefer)
             }
             // No header: the operator's policies decide (passthrough when none matches).
             return try await deferral.handle(request, context: context)

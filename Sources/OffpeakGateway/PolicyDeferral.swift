@@ -15,47 +15,59 @@ struct PolicyDeferral: Sendable {
     let intake: DeferredIntake
     let results: DeferredResults
     let passthrough: Passthrough
-    let store: any DeferredStore
+    let store: any RequestStore
     let clock: SystemClock
     let logger: Logger
 
     static let optOut = HTTPField.Name("Offpeak-Defer")!
     static let servedByHeader = HTTPField.Name("Offpeak-Served-By")!
 
-    /// Passes the call through unless a rule defers it.
+    /// Passes the call through unless a rule defers it. A call a rule defers goes through the same
+    /// intake as `Prefer: respond-async`; one whose body cannot be deferred gets the same 4xx,
+    /// unless the rule says `undeferrable: passthrough`.
     func handle(_ request: Request, context: GatewayContext) async throws -> Response {
         guard !policies.isEmpty, request.headers[Self.optOut]?.lowercased() != "never" else {
             return try await passthrough.forward(request, context: context)
         }
-        // A body too large for a batch line could never be deferred: it streams through unread.
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > intake.configuration.maxRequestBytes {
-            return try await passthrough.forward(request, context: context)
+        // A body announced over the limit is never read: the rule is chosen without its model.
+        if intake.exceedsLimit(request) {
+            guard let rule = rule(for: request, model: nil), rule.action == .defer, rule.undeferrable == .reject else {
+                return try await passthrough.forward(request, context: context)
+            }
+            throw intake.tooLarge
         }
-        let body = try await intake.readBody(request)
+        let body = try await intake.read(request)
         var replay = request
         replay.body = RequestBody(buffer: ByteBuffer(bytes: body))
-        let view = try? JSONObjectView(body)
-        let model = view?.string("model")
-        let presented = request.bearerToken
-        let headers = request.headers
-        let call = CallFacts(
-            path: request.uri.path, model: model,
-            isKey: { key in presented == key },
-            header: { name in HTTPField.Name(name).flatMap { headers[$0] } })
-        guard let rule = policies.rule(for: call), rule.action == .defer, let view, let model, !model.isEmpty else {
+        let model = (try? JSONObjectView(body))?.string("model")
+        guard let rule = rule(for: request, model: model), rule.action == .defer else {
             return try await passthrough.forward(replay, context: context)
         }
-        let streaming = view.bool("stream") == true
-        if streaming, rule.stream == .passthrough {
+        let call: DeferredIntake.Validated
+        do {
+            call = try intake.validate(body, streams: .strip)
+        } catch {
+            guard rule.undeferrable == .passthrough else { throw error }
             return try await passthrough.forward(replay, context: context)
         }
-        // The batch line carries the client's body, less `stream` for a call whose answer is replayed.
-        let batchBody = streaming ? view.removing(["stream", "stream_options"]) : body
+        if call.streaming, rule.stream == .passthrough {
+            return try await passthrough.forward(replay, context: context)
+        }
         let committed = try await intake.commit(
-            body: batchBody, model: model, owner: context.owner, endpoint: request.uri.path, callbackURL: nil,
+            call, owner: context.owner, endpoint: request.uri.path, callbackURL: nil,
             idempotencyKey: try intake.idempotencyKey(request), policy: rule.name)
         Self.held.increment()
-        return try await hold(committed.request, rule: rule, streaming: streaming, body: batchBody, context: context)
+        return try await hold(committed.request, rule: rule, streaming: call.streaming, body: call.body, context: context)
+    }
+
+    /// The first rule that matches the call.
+    private func rule(for request: Request, model: String?) -> DeferralRule? {
+        let presented = request.bearerToken
+        let headers = request.headers
+        return policies.rule(
+            for: CallFacts(
+                path: request.uri.path, model: model, isKey: { key in presented == key },
+                header: { name in HTTPField.Name(name).flatMap { headers[$0] } }))
     }
 
     /// Waits for the batch within the rule's limits, falling back to real time at the deadline as it says.
@@ -76,7 +88,8 @@ struct PolicyDeferral: Sendable {
                 return Self.timeout(current, "Its deadline passed; the batch result will be kept.")
             case .whenQueued:
                 if try await store.withdraw(id: current.id, now: clock.now(), reason: "deadline: still queued") {
-                    return try await realtime(current, body: body, streaming: streaming, reason: "deadline: still queued")
+                    return try await realtime(
+                        current, body: body, streaming: streaming, withdrawn: true, reason: "deadline: still queued")
                 }
                 // Already in a batch: paying for it twice is what `when-queued` avoids; keep waiting.
                 current = await wait(for: current, until: holdUntil, context: context)
@@ -84,7 +97,8 @@ struct PolicyDeferral: Sendable {
             case .always:
                 let withdrawn = try await store.withdraw(id: current.id, now: clock.now(), reason: "deadline")
                 return try await realtime(
-                    current, body: body, streaming: streaming, reason: withdrawn ? "deadline: still queued" : "deadline: also in a batch")
+                    current, body: body, streaming: streaming, withdrawn: withdrawn,
+                    reason: withdrawn ? "deadline: still queued" : "deadline: also in a batch")
             }
         }
         return Self.timeout(current, "The connection was held for the rule's hold time.")
@@ -99,17 +113,20 @@ struct PolicyDeferral: Sendable {
     }
 
     /// Answers from real time, and records that answer on the deferred request.
-    private func realtime(_ request: DeferredRequest, body: [UInt8], streaming: Bool, reason: String) async throws -> Response {
+    private func realtime(_ request: DeferredRequest, body: [UInt8], streaming: Bool, withdrawn: Bool, reason: String)
+        async throws -> Response
+    {
         Self.fallbacks.increment()
         logger.info("deadline reached: answering from real time", metadata: ["request": "\(request.id)", "reason": "\(reason)"])
         let answer = try await passthrough.fetch(path: request.endpoint, body: body)
         let response = StoredResponse(statusCode: answer.status, requestID: answer.requestID, body: answer.body)
+        let finish = RequestFinish.realtime(response, reason: reason, hasCallback: request.callbackURL != nil)
         var recorded = request
-        recorded.status = (200..<300).contains(answer.status) ? .completed : .failed
+        recorded.status = finish.status
         recorded.response = response
         do {
-            try await store.recordRealtimeAnswer(
-                id: request.id, response: response, usage: OutputLine.usage(in: answer.body), now: clock.now(), reason: reason)
+            // A withdrawn request takes the answer as its result; one in a batch only notes it.
+            try await store.recordRealtimeAnswer(id: request.id, withdrawn ? .result(finish) : .noted(reason: reason), now: clock.now())
         } catch {
             logger.error("could not record a real-time answer", metadata: ["request": "\(request.id)", "error": "\(error)"])
         }

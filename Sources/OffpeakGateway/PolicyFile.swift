@@ -12,6 +12,7 @@ import Yams
 ///     deadline: 1800
 ///     fallback: when-queued
 ///     stream: replay
+///     undeferrable: reject
 /// ```
 /// An invalid file is refused as a whole, naming the rule and the field at fault.
 public enum PolicyFile {
@@ -57,7 +58,7 @@ public enum PolicyFile {
         return DeferralPolicies(rules: rules)
     }
 
-    static let ruleKeys: Set<String> = ["name", "match", "action", "hold", "deadline", "fallback", "stream"]
+    static let ruleKeys: Set<String> = ["name", "match", "action", "hold", "deadline", "fallback", "stream", "undeferrable"]
     static let matchKeys: Set<String> = ["keys", "models", "paths", "headers"]
 
     static func rule(_ item: Any, index: Int) throws -> DeferralRule {
@@ -116,9 +117,17 @@ public enum PolicyFile {
             }
             stream = parsed
         }
+        var undeferrable = DeferralRule.Undeferrable.reject
+        if let value = fields["undeferrable"] {
+            guard let text = value as? String, let parsed = DeferralRule.Undeferrable(rawValue: text) else {
+                throw fail("`undeferrable` must be reject or passthrough")
+            }
+            undeferrable = parsed
+        }
         return DeferralRule(
             name: name, keys: try strings("keys"), models: try strings("models"), paths: try strings("paths"), headers: headers,
-            action: action, hold: hold, deadline: deadline, fallback: fallback, stream: stream)
+            action: action, hold: hold, deadline: deadline, fallback: fallback, stream: stream,
+            undeferrable: undeferrable)
     }
 
     /// The rules as one line each, for the start-up log and `offpeak policies`.
@@ -135,7 +144,7 @@ public enum PolicyFile {
             if rule.action == .defer {
                 line += " hold=\(Int(rule.hold))s"
                 if let deadline = rule.deadline { line += " deadline=\(Int(deadline))s fallback=\(rule.fallback.rawValue)" }
-                line += " stream=\(rule.stream.rawValue)"
+                line += " stream=\(rule.stream.rawValue) undeferrable=\(rule.undeferrable.rawValue)"
             }
             return line
         }

@@ -6,7 +6,7 @@ import OffpeakCore
 public enum WebhookSecrets {
     static let settingKey = "webhook_secret"
 
-    public static func resolve(configured: String?, store: any DeferredStore, logger: Logger) async throws -> WebhookSigner {
+    public static func resolve(configured: String?, store: any SettingsStore, logger: Logger) async throws -> WebhookSigner {
         if let configured, !configured.isEmpty {
             return try WebhookSigner(secrets: configured)
         }
@@ -20,7 +20,7 @@ public enum WebhookSecrets {
     }
 
     /// The stored or configured secret, for `offpeak webhook-secret`.
-    public static func current(configured: String?, store: any DeferredStore) async throws -> String {
+    public static func current(configured: String?, store: any SettingsStore) async throws -> String {
         if let configured, !configured.isEmpty { return configured }
         return try await store.setting(settingKey, default: WebhookSigner.generateSecret())
     }

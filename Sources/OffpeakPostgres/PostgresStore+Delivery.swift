@@ -40,16 +40,13 @@ extension PostgresStore {
         return nil
     }
 
-    public func redeliver(id: String, owner: String, now: Timestamp) async throws -> RedeliverResult {
-        guard var request = try await request(id: id, owner: owner) else { return .notFound }
-        guard request.callbackURL != nil else { return .noCallback(request) }
-        guard request.status == .completed || request.status == .failed else { return .notFinished(request) }
+    public func restartDelivery(id: String, owner: String, expected: DeferredStatus, now: Timestamp) async throws -> Bool {
         try await client.query(
             """
             UPDATE deferred_requests SET delivery_status = 'pending', delivery_next_at = \(now), delivery_series_attempts = 0
-            WHERE id = \(id)
-            """, logger: logger)
-        request.delivery.status = .pending
-        return .queued(request)
+            WHERE id = \(id) AND owner = \(owner) AND status = \(expected.rawValue) AND callback_url IS NOT NULL
+            RETURNING id
+            """, logger: logger
+        ).collect().count > 0
     }
 }

@@ -16,11 +16,22 @@ public struct PostgresStore: DeferredStore {
     let logger: Logger
     private let accepts: GroupCommit<NewDeferredRequest, AcceptResult>
 
-    public var services: [any Service] { [client] }
+    /// Set when the pool starts: migrations (the first queries) wait for it. (A query made before
+    /// would wait for the pool too, but the client logs a warning for it.)
+    private let poolStarted = StartupValue<Void>()
 
-    /// Runs the connection pool until cancelled (what `services` would do in a service group).
+    /// The connection pool, run in the application's service group.
+    public var services: [any Service] { [Pool(store: self)] }
+
+    /// Runs the connection pool until cancelled or shut down gracefully.
     public func run() async {
+        poolStarted.set(())
         await client.run()
+    }
+
+    private struct Pool: Service {
+        let store: PostgresStore
+        func run() async { await store.run() }
     }
 
     public init(client: PostgresClient, logger: Logger) {
@@ -67,8 +78,14 @@ public struct PostgresStore: DeferredStore {
     }
 
     /// Runs the schema migrations (safe when several instances start at once).
+    public func migrate() async throws {
+        try await poolStarted.value()
+        try await applyMigrations()
+    }
+
+    /// Runs the schema migrations; returns the versions it applied.
     @discardableResult
-    public func migrate() async throws -> [Int] {
+    public func applyMigrations() async throws -> [Int] {
         try await PostgresMigrations.migrate(client, logger: logger)
     }
 
@@ -254,10 +271,6 @@ public struct PostgresStore: DeferredStore {
         return lines
     }
 
-    public func batches(in state: BatchState) async throws -> [BatchRecord] {
-        try await batchRecords("SELECT \(unescaped: batchColumns) FROM batches WHERE state = \(state.rawValue) ORDER BY created_at")
-    }
-
     func batchRecords(_ query: PostgresQuery) async throws -> [BatchRecord] {
         var batches: [BatchRecord] = []
         for try await row in try await client.query(query, logger: logger) { batches.append(try BatchRecord(row)) }
@@ -268,13 +281,13 @@ public struct PostgresStore: DeferredStore {
         try await client.query("UPDATE batches SET input_file_id = \(inputFileID) WHERE id = \(batchID)", logger: logger)
     }
 
-    public func markLive(batchID: String, upstreamID: String, upstreamStatus: String, nextPollAt: Timestamp, now: Timestamp)
+    public func markLive(batchID: String, upstreamID: String, upstreamStatus: UpstreamBatchStatus, nextPollAt: Timestamp, now: Timestamp)
         async throws
     {
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query(
                 """
-                UPDATE batches SET state = 'live', upstream_id = \(upstreamID), upstream_status = \(upstreamStatus),
+                UPDATE batches SET state = 'live', upstream_id = \(upstreamID), upstream_status = \(upstreamStatus.text),
                     next_poll_at = \(nextPollAt), lease_holder = NULL
                 WHERE id = \(batchID)
                 """, logger: logger)
@@ -315,25 +328,22 @@ public struct PostgresStore: DeferredStore {
         ).collect().count > 0
     }
 
-    public func recordRealtimeAnswer(id: String, response: StoredResponse, usage: TokenUsage?, now: Timestamp, reason: String)
-        async throws
-    {
-        let status: DeferredStatus = (200..<300).contains(response.statusCode) ? .completed : .failed
-        let withdrawn = "status = 'cancelled'"
-        try await client.query(
-            """
-            UPDATE deferred_requests SET
-                status = CASE WHEN \(unescaped: withdrawn) THEN \(status.rawValue) ELSE status END,
-                response_status = CASE WHEN \(unescaped: withdrawn) THEN \(response.statusCode) ELSE response_status END,
-                response_request_id = CASE WHEN \(unescaped: withdrawn) THEN \(response.requestID) ELSE response_request_id END,
-                response_body = CASE WHEN \(unescaped: withdrawn) THEN \(ByteBuffer(bytes: response.body)) ELSE response_body END,
-                prompt_tokens = CASE WHEN \(unescaped: withdrawn) THEN \(usage?.promptTokens) ELSE prompt_tokens END,
-                completion_tokens = CASE WHEN \(unescaped: withdrawn) THEN \(usage?.completionTokens) ELSE completion_tokens END,
-                completed_at = CASE WHEN \(unescaped: withdrawn) THEN \(now) ELSE completed_at END,
-                served_by = 'realtime-fallback', served_reason = \(reason)
-            WHERE id = \(id)
-                AND (status IN ('queued', 'submitted') OR (status = 'cancelled' AND served_by = 'realtime-fallback'))
-            """, logger: logger)
+    public func recordRealtimeAnswer(id: String, _ answer: RealtimeAnswer, now: Timestamp) async throws -> Bool {
+        switch answer {
+        case .result(let finish):
+            let withdrawn = FinishGuard(status: .cancelled, batchID: nil, servedBy: .realtimeFallback)
+            return try await client.withTransaction(logger: logger) { connection in
+                try await Self.finish([(id, finish)], expecting: withdrawn, now: now, on: connection, logger: logger).contains(id)
+            }
+        case .noted(let reason):
+            return try await client.query(
+                """
+                UPDATE deferred_requests SET served_by = 'realtime-fallback', served_reason = \(reason)
+                WHERE id = \(id) AND status IN ('queued', 'submitted')
+                RETURNING id
+                """, logger: logger
+            ).collect().count > 0
+        }
     }
 
     // MARK: Settings
@@ -374,7 +384,7 @@ private struct AcceptColumns {
         idempotencyKeys.append(record.idempotencyKey ?? "")
         bodyDigests.append(record.bodyDigest)
         bodyBytes.append(new.body.count)
-        lineBytes.append(BatchLine.size(id: record.id, endpoint: record.endpoint, bodyBytes: new.body.count))
+        lineBytes.append(new.lineBytes)
         deliveryStatuses.append(record.delivery.status.rawValue)
         bodies.append(ByteBuffer(bytes: new.body))
         policies.append(record.policy ?? "")

@@ -32,30 +32,22 @@ public struct HTTPBatchProvider: BatchProvider {
         request.body = .stream(
             AsyncThrowingStream(unfolding: { try await form.next().map { ByteBuffer(bytes: $0) } }),
             length: .known(Int64(form.totalSize)))
-        let file: FileObject = try await send(request, timeout: .seconds(3600))
-        return file.id
+        return try WireObjects.fileID(try await send(request, timeout: .seconds(3600)))
     }
 
     public func createBatch(_ create: CreateBatchRequest) async throws(ProviderError) -> UpstreamBatch {
         var request = makeRequest("/batches", method: .POST)
         request.headers.add(name: "Content-Type", value: "application/json")
-        let payload: [String: any Sendable] = [
-            "input_file_id": create.inputFileID, "endpoint": create.endpoint,
-            "completion_window": create.completionWindow, "metadata": create.metadata,
-        ]
-        request.body = .bytes(ByteBuffer(bytes: (try? JSONSerialization.data(withJSONObject: payload)) ?? Data()))
-        let batch: BatchObject = try await send(request, timeout: timeout)
-        return batch.upstream
+        request.body = .bytes(ByteBuffer(bytes: WireObjects.createBody(create)))
+        return try WireObjects.batch(try await send(request, timeout: timeout))
     }
 
     public func batch(id: String) async throws(ProviderError) -> UpstreamBatch {
-        let batch: BatchObject = try await send(makeRequest("/batches/\(escape(id))", method: .GET), timeout: timeout)
-        return batch.upstream
+        try WireObjects.batch(try await send(makeRequest("/batches/\(escape(id))", method: .GET), timeout: timeout))
     }
 
     public func recentBatches(limit: Int) async throws(ProviderError) -> [UpstreamBatch] {
-        let list: BatchList = try await send(makeRequest("/batches?limit=\(limit)", method: .GET), timeout: timeout)
-        return list.data.map(\.upstream)
+        try WireObjects.batchList(try await send(makeRequest("/batches?limit=\(limit)", method: .GET), timeout: timeout))
     }
 
     public func readFileLines(id: String, handle: @Sendable ([[UInt8]]) async throws -> Void) async throws {
@@ -96,9 +88,8 @@ public struct HTTPBatchProvider: BatchProvider {
         component.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? component
     }
 
-    private func send<Answer: Decodable>(_ request: HTTPClientRequest, timeout: TimeAmount) async throws(ProviderError)
-        -> Answer
-    {
+    /// Sends `request`; a 2xx answer is read whole (bounded) as a JSON object.
+    private func send(_ request: HTTPClientRequest, timeout: TimeAmount) async throws(ProviderError) -> JSONObjectView {
         let response: HTTPClientResponse
         let body: ByteBuffer
         do {
@@ -113,7 +104,7 @@ public struct HTTPBatchProvider: BatchProvider {
             throw ProviderError(.transport, message: "\(error)")
         }
         do {
-            return try JSONDecoder().decode(Answer.self, from: Data(body.readableBytesView))
+            return try JSONObjectView(Array(body.readableBytesView))
         } catch {
             throw ProviderError(.malformed, message: "\(error)")
         }
@@ -122,10 +113,7 @@ public struct HTTPBatchProvider: BatchProvider {
     static func statusError(_ response: HTTPClientResponse) async -> ProviderError {
         let excerpt = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
         var message = String(excerpt.prefix(300))
-        if let data = excerpt.data(using: .utf8),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let error = object["error"] as? [String: Any], let text = error["message"] as? String
-        {
+        if let object = try? JSONObjectView(Array(excerpt.utf8)), let text = object.object("error")?.string("message") {
             message = String(text.prefix(300))
         }
         let retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)

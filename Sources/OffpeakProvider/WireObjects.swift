@@ -1,37 +1,45 @@
 import OffpeakCore
 
-/// The provider's JSON objects, read with Codable (they are small and off the hot path).
-struct FileObject: Decodable {
-    let id: String
-}
+/// The provider's JSON objects, read with the same byte-level view as every other JSON on the
+/// batch path (output lines, request bodies).
+enum WireObjects {
+    /// A file object's id.
+    static func fileID(_ object: JSONObjectView) throws(ProviderError) -> String {
+        guard let id = object.string("id") else { throw ProviderError(.malformed, message: "a file object without an id") }
+        return id
+    }
 
-struct BatchObject: Decodable {
-    struct Errors: Decodable {
-        struct Item: Decodable {
-            let code: String?
-            let line: Int?
-            let message: String?
+    static func batch(_ object: JSONObjectView) throws(ProviderError) -> UpstreamBatch {
+        guard let id = object.string("id"), let status = object.string("status") else {
+            throw ProviderError(.malformed, message: "a batch object without an id or status")
         }
-        let data: [Item]?
+        let errors = (object.object("errors")?.objects("data") ?? []).map { item in
+            UpstreamBatch.LineError(code: item.string("code") ?? "invalid_request", line: item.int("line"), message: item.string("message") ?? "")
+        }
+        return UpstreamBatch(
+            id: id, status: UpstreamBatchStatus(status), outputFileID: object.string("output_file_id"),
+            errorFileID: object.string("error_file_id"), errors: errors, metadata: object.strings("metadata") ?? [:])
     }
 
-    let id: String
-    let status: String
-    let output_file_id: String?
-    let error_file_id: String?
-    let errors: Errors?
-    let metadata: [String: String]?
-
-    var upstream: UpstreamBatch {
-        UpstreamBatch(
-            id: id, status: status, outputFileID: output_file_id, errorFileID: error_file_id,
-            errors: (errors?.data ?? []).map {
-                UpstreamBatch.LineError(code: $0.code ?? "invalid_request", line: $0.line, message: $0.message ?? "")
-            },
-            metadata: metadata ?? [:])
+    static func batchList(_ object: JSONObjectView) throws(ProviderError) -> [UpstreamBatch] {
+        guard let data = object.objects("data") else { throw ProviderError(.malformed, message: "a list without data") }
+        var batches: [UpstreamBatch] = []
+        for item in data { batches.append(try batch(item)) }
+        return batches
     }
-}
 
-struct BatchList: Decodable {
-    let data: [BatchObject]
+    /// `POST /batches`'s body.
+    static func createBody(_ create: CreateBatchRequest) -> [UInt8] {
+        var writer = JSONWriter(reservingCapacity: 256)
+        writer.beginObject()
+        writer.field("input_file_id", create.inputFileID)
+        writer.field("endpoint", create.endpoint)
+        writer.field("completion_window", create.completionWindow)
+        writer.key("metadata")
+        writer.beginObject()
+        for (key, value) in create.metadata.sorted(by: { $0.key < $1.key }) { writer.field(key, value) }
+        writer.endObject()
+        writer.endObject()
+        return writer.bytes
+    }
 }

@@ -17,7 +17,7 @@ extension SQLiteStore {
                 arguments: [now, limit])
             let renew = try db.makeStatement(sql: "UPDATE deferred_requests SET delivery_next_at = ? WHERE id = ?")
             return try rows.map { row in
-                let request = DeferredRequest(row: row)
+                let request = try DeferredRequest(sqlite: row)
                 try renew.execute(arguments: [now + lease, request.id])
                 return DeliveryJob(request: request, seriesAttempts: row["delivery_series_attempts"])
             }
@@ -48,23 +48,15 @@ extension SQLiteStore {
         }
     }
 
-    public func redeliver(id: String, owner: String, now: Timestamp) async throws -> RedeliverResult {
+    public func restartDelivery(id: String, owner: String, expected: DeferredStatus, now: Timestamp) async throws -> Bool {
         try await pool.write { db in
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT \(requestColumns) FROM deferred_requests WHERE id = ? AND owner = ?", arguments: [id, owner])
-            else { return .notFound }
-            var request = DeferredRequest(row: row)
-            guard request.callbackURL != nil else { return .noCallback(request) }
-            guard request.status == .completed || request.status == .failed else { return .notFinished(request) }
             try db.execute(
                 sql: """
                     UPDATE deferred_requests SET delivery_status = 'pending', delivery_next_at = ?, delivery_series_attempts = 0
-                    WHERE id = ?
+                    WHERE id = ? AND owner = ? AND status = ? AND callback_url IS NOT NULL
                     """,
-                arguments: [now, id])
-            request.delivery.status = .pending
-            return .queued(request)
+                arguments: [now, id, owner, expected.rawValue])
+            return db.changesCount > 0
         }
     }
 

@@ -70,7 +70,7 @@ import Testing
     @Test func jsonIsReadToo() throws {
         let policies = try PolicyFile.parse(#"{"policies":[{"name":"all","match":{"models":["*"]},"action":"defer","hold":60}]}"#)
         #expect(policies.rules.first?.hold == 60)
-        #expect(PolicyFile.describe(policies) == ["1. all: models=* → defer hold=60s stream=replay"])
+        #expect(PolicyFile.describe(policies) == ["1. all: models=* → defer hold=60s stream=replay undeferrable=reject"])
     }
 
     @Test func aCompletionIsReplayedAsTheChunksAStreamingCallWouldHaveReceived() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import OffpeakTestSupport
 import Testing
 
 /// Every bad input gets its status and an OpenAI-shaped error, and changes nothing.

@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import OffpeakTestSupport
 import Testing
 
 /// Deferred calls go out as provider batches and come back by id, over real sockets.

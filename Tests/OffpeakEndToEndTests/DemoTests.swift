@@ -1,4 +1,5 @@
 import Foundation
+import OffpeakTestSupport
 import Testing
 
 /// `offpeak demo` shows a newcomer the whole path and exits 0.

@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import OffpeakTestSupport
 import Testing
 
 /// The official OpenAI Python SDK as the client: nothing but a base URL and a header changes.

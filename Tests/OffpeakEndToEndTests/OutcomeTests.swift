@@ -1,4 +1,5 @@
 import Foundation
+import OffpeakTestSupport
 import Testing
 
 /// Every outcome row of contract section 3, driven by the simulator's fault markers.

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import OffpeakTestSupport
 import Testing
 
 /// Calls that are not deferred reach the provider unchanged, and its answers come back unchanged.

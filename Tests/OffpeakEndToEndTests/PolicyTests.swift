@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import OffpeakTestSupport
 import Testing
 
 /// Transparent mode: an operator's policy defers calls that carry no header at all, and holds them.
@@ -54,7 +55,7 @@ import Testing
         let good = try #require(try Self.settings(Self.evalPolicy)["OFFPEAK_CONFIG"])
         let printed = try offpeak(["policies", "--config", good])
         #expect(printed.status == 0)
-        #expect(printed.output.contains("1. evals: keys=1 key(s) models=qwen-* → defer hold=120s stream=replay"))
+        #expect(printed.output.contains("1. evals: keys=1 key(s) models=qwen-* → defer hold=120s stream=replay undeferrable=reject"))
         #expect(!printed.output.contains("key-eval"), "client keys are not printed")
         let bad = try #require(try Self.settings("policies:\n  - name: evals\n    action: defer\n    fallback: maybe\n")["OFFPEAK_CONFIG"])
         let refused = try offpeak(["policies", "--config", bad])

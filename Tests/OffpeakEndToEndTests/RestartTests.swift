@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import OffpeakTestSupport
 import Testing
 
 /// Nothing answered 202 is lost: not to SIGKILL, not to SIGTERM.

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import OffpeakPostgres
 import PostgresNIO
+import OffpeakTestSupport
 import Testing
 
 /// Three gateway processes on one PostgreSQL database behind no leader: one is killed with work in

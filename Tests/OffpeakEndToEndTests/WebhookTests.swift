@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import OffpeakTestSupport
 import Testing
 
 /// Callbacks reach a receiver that checks every signature with the standardwebhooks package.

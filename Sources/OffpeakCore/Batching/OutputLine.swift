@@ -22,7 +22,8 @@ public struct OutputLine: Sendable, Equatable {
     public static func parse(_ line: some Collection<UInt8>) throws -> OutputLine {
         let view: JSONObjectView
         do {
-            view = try JSONObjectView(line)
+            // One scan of the line: the members of `response`, its `body` and their `usage` are recorded by it.
+            view = try JSONObjectView(line, nestedDepth: 3)
         } catch {
             throw Malformed(reason: error.description)
         }

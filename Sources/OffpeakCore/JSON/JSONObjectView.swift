@@ -16,20 +16,36 @@ public struct JSONObjectView: Sendable {
         public let range: Range<Int>
     }
 
+    /// The whole text the view was parsed from (a nested view shares its parent's).
     public let bytes: [UInt8]
+    /// Where this object stands in `bytes`.
+    public let range: Range<Int>
     public let members: [Member]
+    /// The members of nested objects recorded by the one parse, by the offset of their brace.
+    private let nested: [Int: [Member]]
 
-    /// Parses `bytes` as one JSON object (surrounding whitespace allowed).
-    public init(_ bytes: [UInt8]) throws(JSONSyntaxError) {
+    /// Parses `bytes` as one JSON object (surrounding whitespace allowed). `nestedDepth` > 0 also
+    /// records the members of objects nested that deep, so `object(_:)` reads them without a
+    /// second scan of the text.
+    public init(_ bytes: [UInt8], nestedDepth: Int = 0) throws(JSONSyntaxError) {
         self.bytes = bytes
-        self.members = try bytes.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) in
-            var parser = JSONParser(buffer)
-            return try parser.parseTopLevelObject()
+        self.range = bytes.indices
+        (self.members, self.nested) = try bytes.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) in
+            var parser = JSONParser(buffer, recordDepth: nestedDepth)
+            let members = try parser.parseTopLevelObject()
+            return (members, parser.nested)
         }
     }
 
-    public init<C: Collection<UInt8>>(_ bytes: C) throws(JSONSyntaxError) {
-        try self.init(Array(bytes))
+    public init<C: Collection<UInt8>>(_ bytes: C, nestedDepth: Int = 0) throws(JSONSyntaxError) {
+        try self.init(Array(bytes), nestedDepth: nestedDepth)
+    }
+
+    private init(bytes: [UInt8], range: Range<Int>, members: [Member], nested: [Int: [Member]]) {
+        self.bytes = bytes
+        self.range = range
+        self.members = members
+        self.nested = nested
     }
 
     public func member(_ key: String) -> Member? {
@@ -60,10 +76,40 @@ public struct JSONObjectView: Sendable {
         member(key)?.kind == .null
     }
 
-    /// A nested object member, parsed as a view of its own.
+    /// A nested object member: from what the first parse recorded, or parsed as a view of its own.
     public func object(_ key: String) -> JSONObjectView? {
         guard let member = member(key), member.kind == .object else { return nil }
+        if let members = nested[member.range.lowerBound] {
+            return JSONObjectView(bytes: bytes, range: member.range, members: members, nested: nested)
+        }
         return try? JSONObjectView(bytes[member.range])
+    }
+}
+
+extension JSONObjectView {
+    /// The objects of an array member (other elements skipped); nil when absent or not an array.
+    public func objects(_ key: String) -> [JSONObjectView]? {
+        guard let member = member(key), member.kind == .array else { return nil }
+        let slice = Array(bytes[member.range])
+        guard
+            let elements = try? slice.withUnsafeBufferPointer({ buffer throws(JSONSyntaxError) in
+                var parser = JSONParser(buffer)
+                return try parser.parseTopLevelArray()
+            })
+        else { return nil }
+        return elements.compactMap { element in
+            element.kind == .object ? try? JSONObjectView(slice[element.range]) : nil
+        }
+    }
+
+    /// The string members of an object member, as a dictionary (other members skipped).
+    public func strings(_ key: String) -> [String: String]? {
+        guard let object = object(key) else { return nil }
+        var values: [String: String] = [:]
+        for member in object.members where member.kind == .string {
+            values[member.key] = object.string(member.key)
+        }
+        return values
     }
 }
 
@@ -76,7 +122,7 @@ public struct JSONSyntaxError: Error, Sendable, CustomStringConvertible {
 extension JSONObjectView {
     /// The object without the named members; the others are kept byte for byte, in order.
     public func removing(_ keys: Set<String>) -> [UInt8] {
-        guard members.contains(where: { keys.contains($0.key) }) else { return bytes }
+        guard members.contains(where: { keys.contains($0.key) }) else { return Array(bytes[range]) }
         var writer = JSONWriter(reservingCapacity: bytes.count)
         writer.beginObject()
         for member in members where !keys.contains(member.key) {

@@ -1,12 +1,18 @@
-/// A strict RFC 8259 validator that records the members of the top-level object.
+/// A strict RFC 8259 validator that records the members of the top-level object, and of the
+/// objects nested in it down to `recordDepth` levels (so that a caller reads nested members
+/// without scanning the text again).
 struct JSONParser {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
+    private let recordDepth: Int
+    /// Members of the nested objects recorded, by the offset of their opening brace.
+    private(set) var nested: [Int: [JSONObjectView.Member]] = [:]
     private static let maxDepth = 512
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+    init(_ bytes: UnsafeBufferPointer<UInt8>, recordDepth: Int = 0) {
         self.bytes = bytes
+        self.recordDepth = recordDepth
     }
 
     mutating func parseTopLevelObject() throws(JSONSyntaxError) -> [JSONObjectView.Member] {
@@ -41,6 +47,35 @@ struct JSONParser {
         skipWhitespace()
         guard index == bytes.count else { throw fail("unexpected data after the object") }
         return members
+    }
+
+    /// The elements of a top-level array: each one's kind and byte range.
+    mutating func parseTopLevelArray() throws(JSONSyntaxError) -> [(kind: JSONObjectView.Kind, range: Range<Int>)] {
+        skipWhitespace()
+        guard peek() == UInt8(ascii: "[") else { throw fail("expected a JSON array") }
+        index += 1
+        var elements: [(kind: JSONObjectView.Kind, range: Range<Int>)] = []
+        skipWhitespace()
+        if peek() == UInt8(ascii: "]") {
+            index += 1
+        } else {
+            while true {
+                skipWhitespace()
+                let start = index
+                let kind = try skipValue()
+                elements.append((kind, start..<index))
+                skipWhitespace()
+                if peek() == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                try expect(UInt8(ascii: "]"))
+                break
+            }
+        }
+        skipWhitespace()
+        guard index == bytes.count else { throw fail("unexpected data after the array") }
+        return elements
     }
 
     private func peek() -> UInt8? {
@@ -100,6 +135,10 @@ struct JSONParser {
         depth += 1
         guard depth <= Self.maxDepth else { throw fail("nesting too deep") }
         defer { depth -= 1 }
+        let start = index
+        let recording = keyed && depth <= recordDepth
+        var members: [JSONObjectView.Member] = []
+        defer { if recording { nested[start] = members } }
         index += 1
         skipWhitespace()
         if peek() == close {
@@ -108,13 +147,19 @@ struct JSONParser {
         }
         while true {
             skipWhitespace()
+            var keyRange = index..<index
             if keyed {
                 try skipString()
+                keyRange = keyRange.lowerBound..<index
                 skipWhitespace()
                 try expect(UInt8(ascii: ":"))
                 skipWhitespace()
             }
-            _ = try skipValue()
+            let valueStart = index
+            let kind = try skipValue()
+            if recording {
+                members.append(.init(key: Self.decodeString(bytes[keyRange]) ?? "", kind: kind, range: valueStart..<index))
+            }
             skipWhitespace()
             if peek() == UInt8(ascii: ",") {
                 index += 1

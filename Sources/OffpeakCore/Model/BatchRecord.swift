@@ -22,14 +22,14 @@ public struct BatchRecord: Sendable, Equatable {
     public var createdAt: Timestamp
     public var inputFileID: String?
     public var upstreamID: String?
-    public var upstreamStatus: String?
+    public var upstreamStatus: UpstreamBatchStatus?
     public var nextPollAt: Timestamp?
     public var endedAt: Timestamp?
 
     public init(
         id: String, endpoint: String, model: String, state: BatchState = .preparing, requestCount: Int,
         fileBytes: Int, createdAt: Timestamp, inputFileID: String? = nil, upstreamID: String? = nil,
-        upstreamStatus: String? = nil, nextPollAt: Timestamp? = nil, endedAt: Timestamp? = nil
+        upstreamStatus: UpstreamBatchStatus? = nil, nextPollAt: Timestamp? = nil, endedAt: Timestamp? = nil
     ) {
         self.id = id
         self.endpoint = endpoint

@@ -24,6 +24,9 @@ public struct StoredResponse: Sendable, Equatable {
         self.requestID = requestID
         self.body = body
     }
+
+    /// A 2xx answer: the request is completed by it (any other status fails it).
+    public var isSuccess: Bool { (200..<300).contains(statusCode) }
 }
 
 public struct DeferredError: Sendable, Equatable {
@@ -139,9 +142,12 @@ public struct NewDeferredRequest: Sendable {
     public var record: DeferredRequest
     /// The client's body, with line breaks outside strings folded so that it is one JSONL line.
     public var body: [UInt8]
+    /// The size of its line in a batch file, which the flush policy sums.
+    public var lineBytes: Int
 
     public init(record: DeferredRequest, body: [UInt8]) {
         self.record = record
         self.body = body
+        self.lineBytes = BatchLine.size(id: record.id, endpoint: record.endpoint, bodyBytes: body.count)
     }
 }

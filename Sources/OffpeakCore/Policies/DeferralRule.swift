@@ -24,6 +24,15 @@ public struct DeferralRule: Sendable, Equatable {
         case passthrough
     }
 
+    /// What becomes of a call the rule defers whose body cannot be deferred (over the size limit,
+    /// not a JSON object, no model).
+    public enum Undeferrable: String, Sendable, CaseIterable {
+        /// Answered with the same 4xx a `Prefer: respond-async` call would get.
+        case reject
+        /// Passed straight through to the provider.
+        case passthrough
+    }
+
     public var name: String
     /// Client keys (as in `OFFPEAK_API_KEYS`); nil matches any caller.
     public var keys: [String]?
@@ -40,10 +49,12 @@ public struct DeferralRule: Sendable, Equatable {
     public var deadline: Double?
     public var fallback: Fallback
     public var stream: StreamMode
+    public var undeferrable: Undeferrable
 
     public init(
         name: String, keys: [String]? = nil, models: [String]? = nil, paths: [String]? = nil, headers: [String: String]? = nil,
-        action: Action, hold: Double = 3600, deadline: Double? = nil, fallback: Fallback = .whenQueued, stream: StreamMode = .replay
+        action: Action, hold: Double = 3600, deadline: Double? = nil, fallback: Fallback = .whenQueued, stream: StreamMode = .replay,
+        undeferrable: Undeferrable = .reject
     ) {
         self.name = name
         self.keys = keys
@@ -55,6 +66,7 @@ public struct DeferralRule: Sendable, Equatable {
         self.deadline = deadline
         self.fallback = fallback
         self.stream = stream
+        self.undeferrable = undeferrable
     }
 
     /// True when every field the rule sets holds for the call.

@@ -45,17 +45,15 @@ public struct UpstreamBatch: Sendable, Equatable {
         }
     }
 
-    public static let terminalStatuses: Set<String> = ["completed", "failed", "expired", "cancelled"]
-
     public var id: String
-    public var status: String
+    public var status: UpstreamBatchStatus
     public var outputFileID: String?
     public var errorFileID: String?
     public var errors: [LineError]
     public var metadata: [String: String]
 
     public init(
-        id: String, status: String, outputFileID: String? = nil, errorFileID: String? = nil, errors: [LineError] = [],
+        id: String, status: UpstreamBatchStatus, outputFileID: String? = nil, errorFileID: String? = nil, errors: [LineError] = [],
         metadata: [String: String] = [:]
     ) {
         self.id = id
@@ -66,7 +64,53 @@ public struct UpstreamBatch: Sendable, Equatable {
         self.metadata = metadata
     }
 
-    public var isTerminal: Bool { Self.terminalStatuses.contains(status) }
+    public var isTerminal: Bool { status.isTerminal }
+}
+
+/// A batch's status as the provider reports it (OpenAI's lifecycle). A status this version does
+/// not know is kept as it was given, never dropped, and treated as still running.
+public enum UpstreamBatchStatus: Sendable, Hashable, CustomStringConvertible {
+    case validating, inProgress, finalizing, completed, failed, expired, cancelling, cancelled
+    case other(String)
+
+    public init(_ text: String) {
+        switch text {
+        case "validating": self = .validating
+        case "in_progress": self = .inProgress
+        case "finalizing": self = .finalizing
+        case "completed": self = .completed
+        case "failed": self = .failed
+        case "expired": self = .expired
+        case "cancelling": self = .cancelling
+        case "cancelled": self = .cancelled
+        default: self = .other(text)
+        }
+    }
+
+    /// The provider's word for it.
+    public var text: String {
+        switch self {
+        case .validating: "validating"
+        case .inProgress: "in_progress"
+        case .finalizing: "finalizing"
+        case .completed: "completed"
+        case .failed: "failed"
+        case .expired: "expired"
+        case .cancelling: "cancelling"
+        case .cancelled: "cancelled"
+        case .other(let text): text
+        }
+    }
+
+    /// The batch will change no more: its output and error files are final.
+    public var isTerminal: Bool {
+        switch self {
+        case .completed, .failed, .expired, .cancelled: true
+        case .validating, .inProgress, .finalizing, .cancelling, .other: false
+        }
+    }
+
+    public var description: String { text }
 }
 
 /// A failed call to the provider, with what a retry loop needs to know.

@@ -23,9 +23,10 @@ public final class Dispatcher<Clock: WorkerClock>: Service {
         }
     }
 
-    private let store: any DeferredStore
+    private let store: any DeliveryQueue
     private let sender: any WebhookSender
-    private let signer: WebhookSigner
+    /// Known once the application has started (the secret may be kept in the store).
+    private let signer: StartupValue<WebhookSigner>
     private let configuration: Configuration
     private let clock: Clock
     private let logger: Logger
@@ -35,9 +36,18 @@ public final class Dispatcher<Clock: WorkerClock>: Service {
     private let retried = Counter(label: "offpeak_webhook_deliveries_total", dimensions: [("outcome", "retried")])
     private let failed = Counter(label: "offpeak_webhook_deliveries_total", dimensions: [("outcome", "failed")])
 
-    public init(
-        store: any DeferredStore, sender: any WebhookSender, signer: WebhookSigner, configuration: Configuration, clock: Clock,
+    public convenience init(
+        store: any DeliveryQueue, sender: any WebhookSender, signer: WebhookSigner, configuration: Configuration, clock: Clock,
         logger: Logger, doorbell: Doorbell = Doorbell()
+    ) {
+        self.init(
+            store: store, sender: sender, signer: StartupValue(signer), configuration: configuration, clock: clock, logger: logger,
+            doorbell: doorbell)
+    }
+
+    public init(
+        store: any DeliveryQueue, sender: any WebhookSender, signer: StartupValue<WebhookSigner>, configuration: Configuration,
+        clock: Clock, logger: Logger, doorbell: Doorbell = Doorbell()
     ) {
         self.store = store
         self.sender = sender
@@ -94,7 +104,7 @@ public final class Dispatcher<Clock: WorkerClock>: Service {
             // Checked again at delivery time: the name may resolve elsewhere now than at intake.
             _ = try await configuration.callbacks.check(url)
             let body = WebhookEvent.body(for: request)
-            var headers = signer.headers(id: WebhookEvent.id(for: request), timestamp: Int(clock.now()), body: body)
+            var headers = try await signer.value().headers(id: WebhookEvent.id(for: request), timestamp: Int(clock.now()), body: body)
             headers.append(("Content-Type", "application/json"))
             headers.append(("User-Agent", "offpeak-webhooks"))
             result = await sender.send(url: url, headers: headers, body: body, timeout: configuration.timeout)

@@ -38,7 +38,7 @@ public final class Flusher<Clock: WorkerClock>: Service {
     /// The metadata key that names our batch in the upstream batch, for recovery after a crash.
     public static var metadataKey: String { "offpeak_batch_id" }
 
-    private let store: any DeferredStore
+    private let store: any BatchQueue
     private let provider: any BatchProvider
     private let configuration: Configuration
     private let clock: Clock
@@ -51,7 +51,7 @@ public final class Flusher<Clock: WorkerClock>: Service {
     private let heldBack = Mutex<[GroupKey: (until: Timestamp, failures: Int)]>([:])
 
     public init(
-        store: any DeferredStore, provider: any BatchProvider, configuration: Configuration, clock: Clock,
+        store: any BatchQueue, provider: any BatchProvider, configuration: Configuration, clock: Clock,
         logger: Logger, doorbell: Doorbell = Doorbell(), onSubmitted: @escaping @Sendable () -> Void = {}
     ) {
         self.store = store
@@ -267,11 +267,11 @@ struct LeaseLost: Error {}
 /// Reads a batch's lines from the store a chunk at a time and renders them as JSONL.
 /// Pulled by one upload stream, one chunk after another.
 actor LineCursor {
-    private let store: any DeferredStore
+    private let store: any BatchQueue
     private let batchID: String
     private var after = 0
 
-    init(store: any DeferredStore, batchID: String) {
+    init(store: any BatchQueue, batchID: String) {
         self.store = store
         self.batchID = batchID
     }

@@ -10,11 +10,11 @@ public struct LeaseKeeper<Clock: WorkerClock>: Sendable {
     public let holder: String
     /// How long a lease lasts without renewal.
     public let duration: Double
-    let store: any DeferredStore
+    let store: any BatchLeases
     let clock: Clock
     let logger: Logger
 
-    public init(store: any DeferredStore, clock: Clock, duration: Double, role: String, logger: Logger) {
+    public init(store: any BatchLeases, clock: Clock, duration: Double, role: String, logger: Logger) {
         let process = ProcessInfo.processInfo
         self.holder = "\(process.hostName)/\(process.processIdentifier)/\(role)/\(Identifier.make(prefix: "", length: 6))"
         self.duration = duration

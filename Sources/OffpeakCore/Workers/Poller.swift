@@ -23,7 +23,7 @@ public final class Poller<Clock: WorkerClock>: Service {
         }
     }
 
-    private let store: any DeferredStore
+    private let store: any LiveBatches
     private let provider: any BatchProvider
     private let configuration: Configuration
     private let clock: Clock
@@ -33,7 +33,7 @@ public final class Poller<Clock: WorkerClock>: Service {
     private let leases: LeaseKeeper<Clock>
 
     public init(
-        store: any DeferredStore, provider: any BatchProvider, configuration: Configuration, clock: Clock,
+        store: any LiveBatches, provider: any BatchProvider, configuration: Configuration, clock: Clock,
         logger: Logger, doorbell: Doorbell = Doorbell(), onTerminal: @escaping @Sendable ([SettledRequest]) async -> Void
     ) {
         self.store = store
@@ -110,7 +110,7 @@ public final class Poller<Clock: WorkerClock>: Service {
             metadata["error"] = "\(error)"
             logger.warning("poll failed; will poll again", metadata: metadata)
             try? await store.recordPoll(
-                batchID: batch.id, upstreamStatus: batch.upstreamStatus ?? "unknown",
+                batchID: batch.id, upstreamStatus: batch.upstreamStatus ?? .other("unknown"),
                 nextPollAt: clock.now() + configuration.interval)
         }
     }
@@ -121,39 +121,41 @@ public final class Poller<Clock: WorkerClock>: Service {
         let rules = configuration.rules
         // Waiters and callbacks hear of each chunk as it is settled; nothing is held for the whole file.
         let settled = SettledCount()
-        if upstream.status == "failed" {
+        if upstream.status == .failed {
             var named: [Int: DeferredError] = [:]
             for error in upstream.errors {
                 if let line = error.line { named[line] = DeferredError(code: error.code, message: error.message) }
             }
-            let outcomes = members.map { id, member in
-                (id: id, disposition: rules.dispositionAfterValidationFailure(
-                    named: named[member.line], anyNamed: !named.isEmpty, attempts: member.attempts))
+            let settlements = members.map { id, member in
+                let disposition = rules.dispositionAfterValidationFailure(
+                    named: named[member.line], anyNamed: !named.isEmpty, attempts: member.attempts)
+                return (id: id, settlement: Settlement(disposition, member: member))
             }
-            try await report(store.settle(batchID: batch.id, outcomes: outcomes, now: clock.now()), to: settled)
+            try await settle(batch, settlements, counting: settled)
         } else {
             let seenIDs = SeenIDs()
             for fileID in [upstream.outputFileID, upstream.errorFileID].compactMap({ $0 }) {
                 try await provider.readFileLines(id: fileID) { lines in
-                    var outcomes: [(id: String, disposition: RowDisposition)] = []
-                    outcomes.reserveCapacity(lines.count)
+                    var settlements: [(id: String, settlement: Settlement)] = []
+                    settlements.reserveCapacity(lines.count)
                     for raw in lines {
                         guard let line = try? OutputLine.parse(raw), let member = members[line.customID] else {
                             self.logger.warning(
                                 "ignoring an output line that names no request of this batch", metadata: ["batch": "\(batch.id)"])
                             continue
                         }
-                        outcomes.append((line.customID, rules.disposition(for: line, attempts: member.attempts)))
+                        let disposition = rules.disposition(for: line, attempts: member.attempts)
+                        settlements.append((line.customID, Settlement(disposition, member: member)))
                     }
-                    await seenIDs.insert(outcomes.map(\.id))
-                    try await self.report(self.store.settle(batchID: batch.id, outcomes: outcomes, now: self.clock.now()), to: settled)
+                    await seenIDs.insert(settlements.map(\.id))
+                    try await self.settle(batch, settlements, counting: settled)
                 }
             }
             let seen = await seenIDs.ids
             let missing = members.filter { !seen.contains($0.key) }.map { id, member in
-                (id: id, disposition: rules.disposition(for: nil, attempts: member.attempts))
+                (id: id, settlement: Settlement(rules.disposition(for: nil, attempts: member.attempts), member: member))
             }
-            try await report(store.settle(batchID: batch.id, outcomes: missing, now: clock.now()), to: settled)
+            try await settle(batch, missing, counting: settled)
         }
         try await store.endBatch(batchID: batch.id, upstreamStatus: upstream.status, now: clock.now())
         let terminal = await settled.count
@@ -161,8 +163,17 @@ public final class Poller<Clock: WorkerClock>: Service {
             "batch collected", metadata: ["batch": "\(batch.id)", "requests": "\(members.count)", "terminal": "\(terminal)"])
     }
 
-    private func report(_ done: [SettledRequest], to counter: SettledCount) async {
-        guard !done.isEmpty else { return }
+    /// Applies one chunk of settlements, then tells the waiters and the dispatcher of those that finished.
+    private func settle(_ batch: BatchRecord, _ settlements: [(id: String, settlement: Settlement)], counting counter: SettledCount)
+        async throws
+    {
+        guard !settlements.isEmpty else { return }
+        let finished = try await store.settle(batchID: batch.id, settlements, now: clock.now())
+        guard !finished.isEmpty else { return }
+        let done = settlements.compactMap { id, settlement -> SettledRequest? in
+            guard finished.contains(id), let finish = settlement.finish else { return nil }
+            return SettledRequest(id: id, status: finish.status, hasCallback: finish.deliveryDue)
+        }
         await counter.add(done.count)
         let completed = done.filter { $0.status == .completed }.count
         Counter(label: "offpeak_deferred_finished_total", dimensions: [("status", "completed")]).increment(by: completed)

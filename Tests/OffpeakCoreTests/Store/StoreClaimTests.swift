@@ -57,7 +57,7 @@ import Testing
             try await b.setAside(batchID: "bat_1", holder: "B", retryAt: 200)
             #expect(try await a.claimStalledBatches(now: 199, lease: Lease(holder: "A", until: 230), limit: 10).isEmpty)
             #expect(try await a.claimStalledBatches(now: 200, lease: Lease(holder: "A", until: 230), limit: 10).map(\.id) == ["bat_1"])
-            try await a.markLive(batchID: "bat_1", upstreamID: "up", upstreamStatus: "validating", nextPollAt: 300, now: 201)
+            try await a.markLive(batchID: "bat_1", upstreamID: "up", upstreamStatus: .validating, nextPollAt: 300, now: 201)
             #expect(try await b.claimStalledBatches(now: 10_000, lease: Lease(holder: "B", until: 10_030), limit: 10).isEmpty, "live now")
         }
     }
@@ -71,7 +71,7 @@ import Testing
                 _ = try await a.claimBatch(
                     id: "bat_\(index)", group: GroupKey(endpoint: T.group.endpoint, model: "m\(index)"), policy: FlushPolicy(),
                     now: 100, lease: Lease(holder: "A", until: 130))
-                try await a.markLive(batchID: "bat_\(index)", upstreamID: "up_\(index)", upstreamStatus: "validating",
+                try await a.markLive(batchID: "bat_\(index)", upstreamID: "up_\(index)", upstreamStatus: .validating,
                                      nextPollAt: 200 + Double(index), now: 100)
             }
             #expect(try await a.nextPollAt() == 200)
@@ -79,13 +79,13 @@ import Testing
             let first = try await a.claimDuePolls(now: 201, lease: Lease(holder: "A", until: 231), limit: 10)
             #expect(first.map(\.id).sorted() == ["bat_0", "bat_1"], "the two due, not the one due later")
             #expect(try await b.claimDuePolls(now: 202, lease: Lease(holder: "B", until: 232), limit: 10).map(\.id) == ["bat_2"])
-            try await a.recordPoll(batchID: "bat_0", upstreamStatus: "in_progress", nextPollAt: 260)
+            try await a.recordPoll(batchID: "bat_0", upstreamStatus: .inProgress, nextPollAt: 260)
             // A dies holding bat_1: B takes it when the lease runs out, and bat_0 when it is due (with
             // bat_2, whose own lease B let run out).
             #expect(try await b.claimDuePolls(now: 230, lease: Lease(holder: "B", until: 260), limit: 10).isEmpty)
             #expect(try await b.claimDuePolls(now: 231, lease: Lease(holder: "B", until: 261), limit: 10).map(\.id) == ["bat_1"])
             #expect(try await b.claimDuePolls(now: 260, lease: Lease(holder: "B", until: 290), limit: 10).map(\.id).sorted() == ["bat_0", "bat_2"])
-            try await b.endBatch(batchID: "bat_1", upstreamStatus: "completed", now: 262)
+            try await b.endBatch(batchID: "bat_1", upstreamStatus: .completed, now: 262)
             #expect(
                 try await a.claimDuePolls(now: 10_000, lease: Lease(holder: "A", until: 10_030), limit: 10).map(\.id).sorted()
                     == ["bat_0", "bat_2"], "an ended batch is never polled again")
@@ -99,8 +99,8 @@ import Testing
             for index in 0..<40 { _ = try await store.accept(T.new("dfr_\(index)", callback: "https://example.com/\(index)")) }
             _ = try await store.claimBatch(id: "bat_1", group: T.group, policy: FlushPolicy(), now: 100, lease: T.lease)
             let response = StoredResponse(statusCode: 200, requestID: "r", body: Array("{}".utf8))
-            _ = try await store.settle(
-                batchID: "bat_1", outcomes: (0..<40).map { ("dfr_\($0)", .complete(response, nil)) }, now: 200)
+            let finish = RequestFinish(status: .completed, response: response, error: nil, usage: nil, servedBy: .batch, deliveryDue: true)
+            _ = try await store.settle(batchID: "bat_1", (0..<40).map { ("dfr_\($0)", .finish(finish)) }, now: 200)
             #expect(try await store.nextDeliveryAt() == 200)
             let claims = Collected<[String]>([])
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -125,8 +125,14 @@ import Testing
             #expect(again.count == 38 && !again.contains { $0.request.id == "dfr_0" || $0.request.id == "dfr_1" })
             let retry = try #require(try await store.claimDeliveries(now: 240, limit: 100, lease: 30).first)
             #expect(retry.request.id == "dfr_1" && retry.seriesAttempts == 1 && retry.request.delivery.lastStatusCode == 500)
-            guard case .queued = try await store.redeliver(id: "dfr_0", owner: "o", now: 300) else { Issue.record("not queued"); return }
-            #expect(try await store.redeliver(id: "dfr_0", owner: "p", now: 300) == .notFound)
+            guard case .queued = try await Redelivery.redeliver(id: "dfr_0", owner: "o", now: 300, store: store) else {
+                Issue.record("not queued")
+                return
+            }
+            #expect(try await Redelivery.redeliver(id: "dfr_0", owner: "p", now: 300, store: store) == .notFound)
+            #expect(
+                try await store.restartDelivery(id: "dfr_2", owner: "o", expected: .failed, now: 300) == false,
+                "the guard: it completed, not failed")
             let redelivered = try await store.claimDeliveries(now: 300, limit: 100, lease: 30).filter { $0.request.id == "dfr_0" }
             #expect(redelivered.first?.seriesAttempts == 0 && redelivered.first?.request.delivery.attempts == 1)
         }

@@ -132,37 +132,75 @@ import Testing
             for index in 0..<3 { _ = try await store.accept(Self.new("dfr_\(index)")) }
             _ = try await store.accept(Self.new("dfr_cb", callback: "https://example.com/hook"))
             _ = try await store.claimBatch(id: "bat_1", group: Self.group, policy: FlushPolicy(), now: 2000, lease: Self.lease)
-            try await store.markLive(batchID: "bat_1", upstreamID: "batch_up", upstreamStatus: "validating", nextPollAt: 2000, now: 2000)
+            try await store.markLive(batchID: "bat_1", upstreamID: "batch_up", upstreamStatus: .validating, nextPollAt: 2000, now: 2000)
             #expect(try await store.request(id: "dfr_0", owner: "o")?.upstreamBatchID == "batch_up")
             #expect(try await store.pendingMembers(batchID: "bat_1")["dfr_2"] == BatchMember(line: 3, attempts: 1))
+            #expect(try await store.pendingMembers(batchID: "bat_1")["dfr_cb"]?.hasCallback == true)
             let response = StoredResponse(statusCode: 200, requestID: "r", body: Array(#"{"id":"x"}"#.utf8))
             let failure = StoredResponse(statusCode: 400, requestID: nil, body: Array(#"{"error":{}}"#.utf8))
-            let outcomes: [(id: String, disposition: RowDisposition)] = [
-                ("dfr_0", .complete(response, TokenUsage(promptTokens: 5, completionTokens: 7))),
-                ("dfr_1", .requeue(DeferredError(code: "c", message: "m"), refund: true)),
-                ("dfr_2", .requeue(DeferredError(code: "c", message: "m"), refund: false)),
-                ("dfr_cb", .fail(DeferredError(code: "invalid_request", message: "bad"), failure)),
+            let done = RequestFinish(
+                status: .completed, response: response, error: nil, usage: TokenUsage(promptTokens: 5, completionTokens: 7),
+                servedBy: .batch, deliveryDue: false)
+            let refused = RequestFinish(
+                status: .failed, response: failure, error: DeferredError(code: "invalid_request", message: "bad"), usage: nil,
+                servedBy: .batch, deliveryDue: true)
+            let settlements: [(id: String, settlement: Settlement)] = [
+                ("dfr_0", .finish(done)), ("dfr_1", .requeue(refund: true)), ("dfr_2", .requeue(refund: false)),
+                ("dfr_cb", .finish(refused)),
             ]
-            let first = try await store.settle(batchID: "bat_1", outcomes: outcomes, now: 3000)
-            #expect(
-                Set(first.map(\.id)) == ["dfr_0", "dfr_cb"]
-                    && first.contains(SettledRequest(id: "dfr_0", status: .completed, hasCallback: false))
-                    && first.contains(SettledRequest(id: "dfr_cb", status: .failed, hasCallback: true)))
+            let first = try await store.settle(batchID: "bat_1", settlements, now: 3000)
+            #expect(first == ["dfr_0", "dfr_cb"])
             let completed = try await store.request(id: "dfr_0", owner: "o")
             #expect(completed?.usage == TokenUsage(promptTokens: 5, completionTokens: 7))
             #expect(completed?.response == response && completed?.error == nil)
             let failed = try await store.request(id: "dfr_cb", owner: "o")
             #expect(failed?.status == .failed && failed?.error == DeferredError(code: "invalid_request", message: "bad"))
             #expect(failed?.response == failure && failed?.usage == nil && failed?.delivery.status == .pending)
-            let second = try await store.settle(batchID: "bat_1", outcomes: outcomes, now: 4000)
+            #expect(failed?.servedBy == .batch && completed?.servedBy == .batch)
+            #expect(try await store.nextDeliveryAt() == 3000, "the failed request's callback is due")
+            let second = try await store.settle(batchID: "bat_1", settlements, now: 4000)
             #expect(second.isEmpty)
             #expect(try await store.request(id: "dfr_0", owner: "o")?.completedAt == 3000)
             #expect(try await store.request(id: "dfr_1", owner: "o")?.attempts == 0)
             #expect(try await store.request(id: "dfr_2", owner: "o")?.attempts == 1)
             #expect(try await store.request(id: "dfr_2", owner: "o")?.status == .queued)
             #expect(try await store.pendingMembers(batchID: "bat_1").isEmpty)
-            try await store.endBatch(batchID: "bat_1", upstreamStatus: "completed", now: 4000)
-            #expect(try await store.batches(in: .ended).map(\.upstreamStatus) == ["completed"])
+            try await store.endBatch(batchID: "bat_1", upstreamStatus: .completed, now: 4000)
+            #expect(try await store.batches(in: .ended).map(\.upstreamStatus) == [.completed])
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func realTimeAnswersApplyOnlyToTheStateTheyExpect(kind: StoreKind) async throws {
+        try await StoreHarness.with(kind) { stores in
+            let store = stores[0]
+            _ = try await store.accept(Self.new("dfr_b"))
+            _ = try await store.claimBatch(id: "bat_1", group: Self.group, policy: FlushPolicy(maxRequests: 1), now: 2000, lease: Self.lease)
+            _ = try await store.accept(Self.new("dfr_w"))
+            _ = try await store.accept(Self.new("dfr_q"))
+            let answer = StoredResponse(
+                statusCode: 200, requestID: "r", body: Array(#"{"usage":{"prompt_tokens":3,"completion_tokens":4}}"#.utf8))
+            let finish = RequestFinish.realtime(answer, reason: "deadline", hasCallback: false)
+
+            #expect(try await store.recordRealtimeAnswer(id: "dfr_q", .result(finish), now: 2100) == false, "not withdrawn")
+            let queued = try await store.request(id: "dfr_q", owner: "o")
+            #expect(queued?.status == .queued && queued?.response == nil && queued?.servedBy == nil)
+
+            #expect(try await store.withdraw(id: "dfr_w", now: 2100, reason: "deadline"))
+            #expect(try await store.withdraw(id: "dfr_w", now: 2101, reason: "deadline") == false, "withdrawn once")
+            #expect(try await store.withdraw(id: "dfr_b", now: 2101, reason: "deadline") == false, "in a batch")
+            #expect(try await store.backlogs().first?.count == 1, "a withdrawn request is never batched")
+            #expect(try await store.recordRealtimeAnswer(id: "dfr_w", .result(finish), now: 2102))
+            let withdrawn = try await store.request(id: "dfr_w", owner: "o")
+            #expect(withdrawn?.status == .completed && withdrawn?.response == answer && withdrawn?.completedAt == 2102)
+            #expect(withdrawn?.usage == TokenUsage(promptTokens: 3, completionTokens: 4))
+            #expect(withdrawn?.servedBy == .realtimeFallback && withdrawn?.servedReason == "deadline")
+            #expect(try await store.recordRealtimeAnswer(id: "dfr_w", .noted(reason: "late"), now: 2103) == false, "it has ended")
+
+            #expect(try await store.recordRealtimeAnswer(id: "dfr_b", .noted(reason: "deadline: also in a batch"), now: 2103))
+            let inBatch = try await store.request(id: "dfr_b", owner: "o")
+            #expect(inBatch?.status == .submitted && inBatch?.response == nil && inBatch?.servedBy == .realtimeFallback)
+            #expect(try await store.pendingMembers(batchID: "bat_1")["dfr_b"]?.servedBy == .realtimeFallback)
         }
     }
 

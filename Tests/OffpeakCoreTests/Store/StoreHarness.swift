@@ -6,16 +6,17 @@ import OffpeakSQLite
 import PostgresNIO
 import Testing
 
-/// The stores the conformance suite runs against: SQLite always, PostgreSQL when
+/// The stores the conformance suite runs against: memory and SQLite always, PostgreSQL when
 /// `OFFPEAK_TEST_POSTGRES_URL` names a server (`.ci/run` starts one; so does `Tests/Support/postgres start`).
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case memory
     case sqlite
     case postgres
 
     var testDescription: String { rawValue }
 
     static var postgresURL: String? { ProcessInfo.processInfo.environment["OFFPEAK_TEST_POSTGRES_URL"] }
-    static var available: [StoreKind] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
+    static var available: [StoreKind] { postgresURL == nil ? [.memory, .sqlite] : [.memory, .sqlite, .postgres] }
 }
 
 /// Fresh databases for one test: a new SQLite file, or a new PostgreSQL schema, dropped afterwards.
@@ -26,10 +27,16 @@ enum StoreHarness {
         _ kind: StoreKind, instances: Int = 1, _ body: @Sendable ([any DeferredStore]) async throws -> Void
     ) async throws {
         switch kind {
+        case .memory:
+            // Instances of a gateway on one memory store share the one object.
+            let store = MemoryStore()
+            try await body(Array(repeating: store, count: instances))
         case .sqlite:
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-store-\(UUID().uuidString).sqlite").path
             defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-            try await body(try (0..<instances).map { _ in try SQLiteStore(path: path) })
+            let stores = try (0..<instances).map { _ in try SQLiteStore(path: path) }
+            for store in stores { try await store.migrate() }
+            try await body(stores)
         case .postgres:
             let url = try #require(StoreKind.postgresURL)
             let schema = "test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())"

@@ -1,4 +1,5 @@
 import Foundation
+import OffpeakTestSupport
 import Synchronization
 
 /// A simulator process and a gateway process in front of it, with a database file of their own.

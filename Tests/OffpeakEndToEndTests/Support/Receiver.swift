@@ -1,4 +1,5 @@
 import Foundation
+import OffpeakTestSupport
 
 /// The Python callback receiver, verifying signatures with the standardwebhooks package.
 struct Receiver {

@@ -1,48 +1,16 @@
-import AsyncHTTPClient
 import Foundation
-import Hummingbird
 import Logging
 import OffpeakCore
 import OffpeakProvider
-import OffpeakSQLite
-import OffpeakSimulator
-import ServiceLifecycle
+import OffpeakTestSupport
 import Synchronization
 import Testing
 
-/// The flusher and the poller driven by a clock the test sets: no waiting for a flush.
-@Suite struct WorkerClockTests {
-    final class ManualClock: WorkerClock {
-        let time = Mutex<Timestamp>(1_000_000)
-        func now() -> Timestamp { time.withLock { $0 } }
-        func sleep(seconds: Double) async throws { try await Task.sleep(for: .milliseconds(1)) }
-        func set(_ value: Timestamp) { time.withLock { $0 = value } }
-    }
-
-    actor Port {
-        var value: Int?
-        func set(_ port: Int) { value = port }
-    }
-
-    /// Runs `body` with an in-process simulator on a free port and a store on a fresh SQLite file.
-    func withSimulatorAndStore(_ body: (_ upstream: String, _ store: SQLiteStore) async throws -> Void) async throws {
-        let port = Port()
-        let simulator = Simulator.build(
-            SimulatorConfiguration(port: 0, batchDelay: 0.2), logger: Logger(label: "simulator"), onRunning: { await port.set($0) })
-        let services = ServiceGroup(services: [simulator], gracefulShutdownSignals: [], logger: Logger(label: "test"))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await services.run() }
-            defer { group.cancelAll() }
-            var simulatorPort: Int?
-            try await eventually("the simulator to listen", within: 30) {
-                simulatorPort = await port.value
-                return simulatorPort != nil
-            }
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-workers-\(UUID().uuidString).sqlite").path
-            defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-            try await body("http://127.0.0.1:\(simulatorPort!)/v1", try SQLiteStore(path: path))
-            await services.triggerGracefulShutdown()
-        }
+/// The flusher and the poller in process, on the memory store and a clock the test sets (it never
+/// sleeps for real), against the simulated provider on a loopback port.
+@Suite struct FlusherPollerTests {
+    func withSimulatorAndStore(_ body: @Sendable (_ upstream: String, _ store: MemoryStore) async throws -> Void) async throws {
+        try await withInProcessSimulator { upstream in try await body(upstream, MemoryStore()) }
     }
 
     @Test func theFlusherWaitsForAgeOrSizeAndThePollerSettlesEveryRow() async throws {
@@ -104,7 +72,7 @@ import Testing
             let provider = HTTPBatchProvider(client: TestHTTP.client, baseURL: upstream, apiKey: "sk-test")
             let flusher = Flusher(
                 store: store, provider: provider,
-                configuration: .init(policy: FlushPolicy(maxRequests: 10, maxBytes: 1 << 20, maxAge: 0), retry: RetryPolicy(maxAttempts: 3)),
+                configuration: .init(policy: FlushPolicy(maxRequests: 10, maxBytes: 1 << 20, maxAge: 0), retry: RetryPolicy(maxAttempts: 1)),
                 clock: clock, logger: Logger(label: "flusher"))
             let body = Array(#"{"model":"qwen-plus","messages":[{"role":"user","content":"once"}]}"#.utf8)
             _ = try await store.accept(NewDeferredRequest(
@@ -112,9 +80,9 @@ import Testing
                     id: "dfr_once", owner: "", endpoint: "/v1/chat/completions", model: "qwen-plus", createdAt: clock.now(),
                     bodyDigest: "d", bodyBytes: body.count),
                 body: body))
-            // The create call fails more often than the flusher retries it.
+            // The create call fails more often than the flusher retries it (once).
             _ = try await TestHTTP.post(
-                upstream.replacingOccurrences(of: "/v1", with: "/sim/faults"), json: ["endpoint": "create", "status": 500, "count": 4])
+                upstream.replacingOccurrences(of: "/v1", with: "/sim/faults"), json: ["endpoint": "create", "status": 500, "count": 1])
             try await flusher.flushDue()
             let kept = try await store.batches(in: .preparing)
             #expect(kept.count == 1 && kept.first?.inputFileID != nil, "the uploaded batch is kept")

@@ -4,32 +4,32 @@ import NIOCore
 import NIOHTTP1
 
 /// A small client for the tests: every call over a real socket, answers read whole.
-struct TestHTTP: Sendable {
-    struct Answer: Sendable {
-        let status: Int
-        let headers: HTTPHeaders
-        let body: [UInt8]
+public struct TestHTTP: Sendable {
+    public struct Answer: Sendable {
+        public let status: Int
+        public let headers: HTTPHeaders
+        public let body: [UInt8]
 
-        var json: [String: Any]? {
+        public var json: [String: Any]? {
             try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
         }
 
-        var text: String { String(decoding: body, as: UTF8.self) }
+        public var text: String { String(decoding: body, as: UTF8.self) }
 
         /// The OpenAI error's code, if the body is one.
-        var errorCode: String? {
+        public var errorCode: String? {
             (json?["error"] as? [String: Any])?["code"] as? String
         }
     }
 
-    static let client: HTTPClient = {
+    public static let client: HTTPClient = {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.decompression = .disabled
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
-    static func send(
+    public static func send(
         _ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, headers: [(String, String)] = [], timeout: Int64 = 60
     ) async throws -> Answer {
         var request = HTTPClientRequest(url: url)
@@ -44,28 +44,32 @@ struct TestHTTP: Sendable {
         return Answer(status: Int(response.status.code), headers: response.headers, body: Array(buffer: bytes))
     }
 
-    static func post(_ url: String, json: Any, headers: [(String, String)] = []) async throws -> Answer {
+    public static func post(_ url: String, json: Any, headers: [(String, String)] = []) async throws -> Answer {
         try await send(.POST, url, body: Array(try JSONSerialization.data(withJSONObject: json)), headers: headers)
     }
 
-    static func get(_ url: String, headers: [(String, String)] = []) async throws -> Answer {
+    public static func get(_ url: String, headers: [(String, String)] = []) async throws -> Answer {
         try await send(.GET, url, headers: headers)
     }
 }
 
 /// A chat completion body as an app would send it.
-func chatBody(model: String, _ text: String, extra: [String: Any] = [:]) -> [String: Any] {
+public func chatBody(model: String, _ text: String, extra: [String: Any] = [:]) -> [String: Any] {
     var body: [String: Any] = ["model": model, "messages": [["role": "user", "content": text]]]
     for (key, value) in extra { body[key] = value }
     return body
 }
 
-struct Timeout: Error, CustomStringConvertible {
-    let description: String
+public struct Timeout: Error, CustomStringConvertible {
+    public let description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }
 
 /// Waits until `condition` holds, checking every 100 ms, or fails after `seconds`.
-func eventually(_ what: String, within seconds: Double = 60, _ condition: () async throws -> Bool) async throws {
+public func eventually(_ what: String, within seconds: Double = 60, _ condition: () async throws -> Bool) async throws {
     let deadline = Date().addingTimeInterval(seconds)
     while true {
         if try await condition() { return }

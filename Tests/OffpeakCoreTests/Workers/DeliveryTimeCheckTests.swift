@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import OffpeakCore
 import OffpeakProvider
-import OffpeakSQLite
+import OffpeakTestSupport
 import Synchronization
 import Testing
 
@@ -21,18 +21,16 @@ import Testing
         let url = "http://hooks.offpeak.test/callback"
         _ = try await callbacks.check(url)  // what intake sees
 
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-rebinding-\(UUID().uuidString).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let store = try SQLiteStore(path: path)
+        let store = MemoryStore()
         let now = Date().timeIntervalSince1970
         let record = DeferredRequest(
             id: "dfr_rebinding", owner: "", endpoint: "/v1/chat/completions", model: "m", createdAt: now, callbackURL: url,
             bodyDigest: "d", bodyBytes: 13, delivery: DeliveryState(status: .pending))
         _ = try await store.accept(NewDeferredRequest(record: record, body: Array(#"{"model":"m"}"#.utf8)))
         let batch = try #require(try await store.claimBatch(id: "bat_1", group: GroupKey(endpoint: "/v1/chat/completions", model: "m"), policy: FlushPolicy(), now: now, lease: Lease(holder: "test", until: now + 30)))
-        let done = try await store.settle(
-            batchID: batch.id,
-            outcomes: [(record.id, .complete(StoredResponse(statusCode: 200, requestID: "r", body: Array("{}".utf8)), nil))], now: now)
+        let member = try #require(try await store.pendingMembers(batchID: batch.id)[record.id])
+        let answer = StoredResponse(statusCode: 200, requestID: "r", body: Array("{}".utf8))
+        let done = try await store.settle(batchID: batch.id, [(record.id, Settlement(.complete(answer, nil), member: member))], now: now)
         #expect(done.count == 1)
 
         resolver.answer.withLock { $0 = [IPAddress("127.0.0.1")!] }

@@ -1,0 +1,34 @@
+/// Batches that exist upstream: polled until they end, then each request settled. Used by the poller.
+public protocol LiveBatches: BatchLeases {
+    /// The earliest time a live batch is due to be polled.
+    func nextPollAt() async throws -> Timestamp?
+    /// Live batches due for a poll that nobody holds, leased to the caller: at most `limit`, most
+    /// overdue first. `recordPoll` and `endBatch` give the lease up.
+    func claimDuePolls(now: Timestamp, lease: Lease, limit: Int) async throws -> [BatchRecord]
+    func recordPoll(batchID: String, upstreamStatus: UpstreamBatchStatus, nextPollAt: Timestamp) async throws
+    /// The requests still waiting on this batch, by id.
+    func pendingMembers(batchID: String) async throws -> [String: BatchMember]
+    /// Applies settlements to requests still waiting on this batch (`submitted` in it); others are
+    /// left alone, so that applying the same file twice (after a crash) changes nothing. Returns
+    /// the ids of the requests that it finished.
+    func settle(batchID: String, _ settlements: [(id: String, settlement: Settlement)], now: Timestamp) async throws -> Set<String>
+    /// Every request's outcome is applied: the batch is over.
+    func endBatch(batchID: String, upstreamStatus: UpstreamBatchStatus, now: Timestamp) async throws
+}
+
+/// A request waiting on a batch, with what deciding its outcome needs.
+public struct BatchMember: Sendable, Equatable {
+    public var line: Int
+    /// Batches it has been placed in, this one included.
+    public var attempts: Int
+    public var hasCallback: Bool
+    /// Set when it was already answered from real time (a policy's `always` fallback).
+    public var servedBy: ServedBy?
+
+    public init(line: Int, attempts: Int, hasCallback: Bool = false, servedBy: ServedBy? = nil) {
+        self.line = line
+        self.attempts = attempts
+        self.hasCallback = hasCallback
+        self.servedBy = servedBy
+    }
+}

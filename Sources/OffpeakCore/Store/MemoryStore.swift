@@ -1,0 +1,397 @@
+import Synchronization
+
+/// A store held in memory: for tests of the workers and the routes, held to the same conformance
+/// suite as SQLite and PostgreSQL. Nothing survives the process; every call is atomic under one lock.
+public final class MemoryStore: DeferredStore {
+    struct Entry {
+        var record: DeferredRequest
+        var seq: Int
+        var body: [UInt8]
+        var lineBytes: Int
+        var batchLine: Int?
+        var deliveryNextAt: Timestamp?
+        var deliverySeriesAttempts = 0
+    }
+
+    struct BatchEntry {
+        var record: BatchRecord
+        var leaseHolder: String?
+    }
+
+    struct State {
+        var requests: [String: Entry] = [:]
+        /// Ids in acceptance order.
+        var order: [String] = []
+        var keys: [String: String] = [:]
+        var batches: [String: BatchEntry] = [:]
+        var settings: [String: String] = [:]
+    }
+
+    let state = Mutex(State())
+
+    public init() {}
+
+    public func migrate() async throws {}
+    public func ping() async throws {}
+
+    // MARK: RequestStore
+
+    public func accept(_ new: NewDeferredRequest) async throws -> AcceptResult {
+        state.withLock { state in
+            let record = new.record
+            let keyName = record.idempotencyKey.map { "\(record.owner)\u{0}\($0)" }
+            if let keyName, let id = state.keys[keyName], let existing = state.requests[id]?.record {
+                return existing.bodyDigest == record.bodyDigest ? .existing(existing) : .conflict(existing)
+            }
+            var stored = record
+            stored.status = .queued
+            stored.attempts = 0
+            state.requests[record.id] = Entry(record: stored, seq: state.order.count + 1, body: new.body, lineBytes: new.lineBytes)
+            state.order.append(record.id)
+            if let keyName { state.keys[keyName] = record.id }
+            return .created(stored)
+        }
+    }
+
+    public func request(id: String, owner: String) async throws -> DeferredRequest? {
+        state.withLock { state in state.requests[id].flatMap { $0.record.owner == owner ? $0.record : nil } }
+    }
+
+    public func list(_ query: ListQuery) async throws -> ListPage {
+        state.withLock { state in
+            var below = Int.max
+            if let after = query.after {
+                below = state.requests[after].flatMap { $0.record.owner == query.owner ? $0.seq : nil } ?? 0
+            }
+            var page: [DeferredRequest] = []
+            for id in state.order.reversed() {
+                guard page.count <= query.limit, let entry = state.requests[id] else { break }
+                let record = entry.record
+                guard entry.seq < below, record.owner == query.owner, query.status.map({ $0 == record.status }) ?? true,
+                    query.model.map({ $0 == record.model }) ?? true
+                else { continue }
+                page.append(record)
+            }
+            return ListPage(data: Array(page.prefix(query.limit)), hasMore: page.count > query.limit)
+        }
+    }
+
+    public func cancel(id: String, owner: String, now: Timestamp) async throws -> CancelResult {
+        state.withLock { state in
+            guard var entry = state.requests[id], entry.record.owner == owner else { return .notFound }
+            guard entry.record.status == .queued else { return .notQueued(entry.record) }
+            entry.record.status = .cancelled
+            entry.record.completedAt = now
+            state.requests[id] = entry
+            return .cancelled(entry.record)
+        }
+    }
+
+    public func withdraw(id: String, now: Timestamp, reason: String) async throws -> Bool {
+        state.withLock { state in
+            guard var entry = state.requests[id], entry.record.status == .queued else { return false }
+            entry.record.status = .cancelled
+            entry.record.completedAt = now
+            entry.record.servedBy = .realtimeFallback
+            entry.record.servedReason = reason
+            state.requests[id] = entry
+            return true
+        }
+    }
+
+    public func recordRealtimeAnswer(id: String, _ answer: RealtimeAnswer, now: Timestamp) async throws -> Bool {
+        state.withLock { state in
+            guard var entry = state.requests[id] else { return false }
+            switch answer {
+            case .result(let finish):
+                guard entry.record.status == .cancelled, entry.record.servedBy == .realtimeFallback else { return false }
+                Self.apply(finish, to: &entry, now: now)
+            case .noted(let reason):
+                guard !entry.record.status.isTerminal else { return false }
+                entry.record.servedBy = .realtimeFallback
+                entry.record.servedReason = reason
+            }
+            state.requests[id] = entry
+            return true
+        }
+    }
+
+    static func apply(_ finish: RequestFinish, to entry: inout Entry, now: Timestamp) {
+        entry.record.status = finish.status
+        entry.record.completedAt = now
+        entry.record.response = finish.response
+        entry.record.error = finish.error
+        entry.record.usage = finish.usage
+        entry.record.servedBy = finish.servedBy
+        if let reason = finish.servedReason { entry.record.servedReason = reason }
+        if finish.deliveryDue {
+            entry.record.delivery.status = .pending
+            entry.deliveryNextAt = now
+        }
+    }
+
+    // MARK: BatchQueue
+
+    public func backlogs() async throws -> [GroupBacklog] {
+        state.withLock { state in
+            var backlogs: [GroupKey: GroupBacklog] = [:]
+            for id in state.order {
+                guard let entry = state.requests[id], entry.record.status == .queued else { continue }
+                let key = GroupKey(endpoint: entry.record.endpoint, model: entry.record.model)
+                var backlog = backlogs[key] ?? GroupBacklog(key: key, count: 0, lineBytes: 0, oldestCreatedAt: entry.record.createdAt)
+                backlog.count += 1
+                backlog.lineBytes += entry.lineBytes
+                backlog.oldestCreatedAt = min(backlog.oldestCreatedAt, entry.record.createdAt)
+                backlogs[key] = backlog
+            }
+            return Array(backlogs.values)
+        }
+    }
+
+    public func claimBatch(id: String, group: GroupKey, policy: FlushPolicy, now: Timestamp, lease: Lease) async throws -> BatchRecord? {
+        state.withLock { state in
+            var candidates: [String] = []
+            for requestID in state.order where candidates.count < policy.maxRequests {
+                guard let record = state.requests[requestID]?.record, record.status == .queued, record.endpoint == group.endpoint,
+                    record.model == group.model
+                else { continue }
+                candidates.append(requestID)
+            }
+            let (count, bytes) = policy.take(lineSizes: candidates.map { state.requests[$0]!.lineBytes })
+            guard count > 0 else { return nil }
+            for (index, requestID) in candidates.prefix(count).enumerated() {
+                state.requests[requestID]!.record.status = .submitted
+                state.requests[requestID]!.record.batchID = id
+                state.requests[requestID]!.record.attempts += 1
+                state.requests[requestID]!.record.submittedAt = now
+                state.requests[requestID]!.batchLine = index + 1
+            }
+            let batch = BatchRecord(
+                id: id, endpoint: group.endpoint, model: group.model, requestCount: count, fileBytes: bytes, createdAt: now,
+                nextPollAt: lease.until)
+            state.batches[id] = BatchEntry(record: batch, leaseHolder: lease.holder)
+            return batch
+        }
+    }
+
+    public func claimStalledBatches(now: Timestamp, lease: Lease, limit: Int) async throws -> [BatchRecord] {
+        claim(limit: limit, lease: lease) { batch in
+            batch.state == .preparing && (batch.nextPollAt ?? 0) <= now
+        } order: { $0.createdAt < $1.createdAt }
+    }
+
+    public func batchLines(batchID: String, after: Int, limit: Int) async throws -> [BatchLineSource] {
+        state.withLock { state in
+            state.order.compactMap { id -> BatchLineSource? in
+                guard let entry = state.requests[id], entry.record.batchID == batchID, let line = entry.batchLine, line > after
+                else { return nil }
+                return BatchLineSource(line: line, id: id, endpoint: entry.record.endpoint, body: entry.body)
+            }
+            .sorted { $0.line < $1.line }.prefix(limit).map { $0 }
+        }
+    }
+
+    public func recordUpload(batchID: String, inputFileID: String) async throws {
+        state.withLock { $0.batches[batchID]?.record.inputFileID = inputFileID }
+    }
+
+    public func markLive(batchID: String, upstreamID: String, upstreamStatus: UpstreamBatchStatus, nextPollAt: Timestamp, now: Timestamp)
+        async throws
+    {
+        state.withLock { state in
+            guard var batch = state.batches[batchID] else { return }
+            batch.record.state = .live
+            batch.record.upstreamID = upstreamID
+            batch.record.upstreamStatus = upstreamStatus
+            batch.record.nextPollAt = nextPollAt
+            batch.leaseHolder = nil
+            state.batches[batchID] = batch
+            for (id, entry) in state.requests where entry.record.batchID == batchID && entry.record.status == .submitted {
+                state.requests[id]!.record.upstreamBatchID = upstreamID
+            }
+        }
+    }
+
+    public func setAside(batchID: String, holder: String, retryAt: Timestamp) async throws {
+        state.withLock { state in
+            guard var batch = state.batches[batchID], batch.leaseHolder == holder, batch.record.state == .preparing else { return }
+            batch.record.nextPollAt = retryAt
+            batch.leaseHolder = nil
+            state.batches[batchID] = batch
+        }
+    }
+
+    public func abandon(batchID: String, now: Timestamp) async throws {
+        state.withLock { state in
+            for (id, entry) in state.requests where entry.record.batchID == batchID && entry.record.status == .submitted {
+                Self.requeue(&state.requests[id]!, refund: 1, floor: true)
+            }
+            guard var batch = state.batches[batchID] else { return }
+            batch.record.state = .abandoned
+            batch.record.endedAt = now
+            batch.record.nextPollAt = nil
+            batch.leaseHolder = nil
+            state.batches[batchID] = batch
+        }
+    }
+
+    static func requeue(_ entry: inout Entry, refund: Int, floor: Bool = false) {
+        entry.record.status = .queued
+        entry.record.batchID = nil
+        entry.batchLine = nil
+        entry.record.upstreamBatchID = nil
+        entry.record.submittedAt = nil
+        entry.record.attempts = floor ? max(0, entry.record.attempts - refund) : entry.record.attempts - refund
+    }
+
+    public func renewLease(batchID: String, lease: Lease) async throws -> Bool {
+        state.withLock { state in
+            guard var batch = state.batches[batchID], batch.leaseHolder == lease.holder,
+                batch.record.state == .preparing || batch.record.state == .live
+            else { return false }
+            batch.record.nextPollAt = lease.until
+            state.batches[batchID] = batch
+            return true
+        }
+    }
+
+    /// Leases the batches `matching` to the caller, at most `limit`, in `order`.
+    private func claim(
+        limit: Int, lease: Lease, matching: (BatchRecord) -> Bool,
+        order: (BatchRecord, BatchRecord) -> Bool
+    ) -> [BatchRecord] {
+        state.withLock { state in
+            let due = state.batches.values.map(\.record).filter(matching).sorted(by: order).prefix(limit)
+            return due.map { batch in
+                state.batches[batch.id]!.record.nextPollAt = lease.until
+                state.batches[batch.id]!.leaseHolder = lease.holder
+                return state.batches[batch.id]!.record
+            }
+        }
+    }
+
+    // MARK: LiveBatches
+
+    public func nextPollAt() async throws -> Timestamp? {
+        state.withLock { state in
+            state.batches.values.filter { $0.record.state == .live }.compactMap(\.record.nextPollAt).min()
+        }
+    }
+
+    public func claimDuePolls(now: Timestamp, lease: Lease, limit: Int) async throws -> [BatchRecord] {
+        claim(limit: limit, lease: lease) { batch in
+            batch.state == .live && (batch.nextPollAt.map { $0 <= now } ?? false)
+        } order: { ($0.nextPollAt ?? 0) < ($1.nextPollAt ?? 0) }
+    }
+
+    public func recordPoll(batchID: String, upstreamStatus: UpstreamBatchStatus, nextPollAt: Timestamp) async throws {
+        state.withLock { state in
+            state.batches[batchID]?.record.upstreamStatus = upstreamStatus
+            state.batches[batchID]?.record.nextPollAt = nextPollAt
+            state.batches[batchID]?.leaseHolder = nil
+        }
+    }
+
+    public func pendingMembers(batchID: String) async throws -> [String: BatchMember] {
+        state.withLock { state in
+            var members: [String: BatchMember] = [:]
+            for (id, entry) in state.requests where entry.record.batchID == batchID && entry.record.status == .submitted {
+                members[id] = BatchMember(
+                    line: entry.batchLine ?? 0, attempts: entry.record.attempts, hasCallback: entry.record.callbackURL != nil,
+                    servedBy: entry.record.servedBy)
+            }
+            return members
+        }
+    }
+
+    public func settle(batchID: String, _ settlements: [(id: String, settlement: Settlement)], now: Timestamp) async throws
+        -> Set<String>
+    {
+        state.withLock { state in
+            var finished: Set<String> = []
+            for (id, settlement) in settlements {
+                guard var entry = state.requests[id], entry.record.batchID == batchID, entry.record.status == .submitted else {
+                    continue
+                }
+                switch settlement {
+                case .finish(let finish):
+                    Self.apply(finish, to: &entry, now: now)
+                    finished.insert(id)
+                case .requeue(let refund):
+                    Self.requeue(&entry, refund: refund ? 1 : 0)
+                }
+                state.requests[id] = entry
+            }
+            return finished
+        }
+    }
+
+    public func endBatch(batchID: String, upstreamStatus: UpstreamBatchStatus, now: Timestamp) async throws {
+        state.withLock { state in
+            guard var batch = state.batches[batchID] else { return }
+            batch.record.state = .ended
+            batch.record.upstreamStatus = upstreamStatus
+            batch.record.endedAt = now
+            batch.record.nextPollAt = nil
+            batch.leaseHolder = nil
+            state.batches[batchID] = batch
+        }
+    }
+
+    // MARK: DeliveryQueue
+
+    public func claimDeliveries(now: Timestamp, limit: Int, lease: Double) async throws -> [DeliveryJob] {
+        state.withLock { state in
+            let due = state.requests.values
+                .filter { $0.record.delivery.status == .pending && ($0.deliveryNextAt.map { $0 <= now } ?? false) }
+                .sorted { $0.deliveryNextAt! < $1.deliveryNextAt! }
+                .prefix(limit)
+            return due.map { entry in
+                state.requests[entry.record.id]!.deliveryNextAt = now + lease
+                return DeliveryJob(request: entry.record, seriesAttempts: entry.deliverySeriesAttempts)
+            }
+        }
+    }
+
+    public func recordDelivery(id: String, status: DeliveryStatus, statusCode: Int?, error: String?, next: Timestamp?) async throws {
+        state.withLock { state in
+            guard var entry = state.requests[id] else { return }
+            entry.record.delivery.status = status
+            entry.record.delivery.attempts += 1
+            entry.record.delivery.lastStatusCode = statusCode
+            entry.record.delivery.lastError = error
+            entry.deliverySeriesAttempts += 1
+            entry.deliveryNextAt = next
+            state.requests[id] = entry
+        }
+    }
+
+    public func nextDeliveryAt() async throws -> Timestamp? {
+        state.withLock { state in
+            state.requests.values.filter { $0.record.delivery.status == .pending }.compactMap(\.deliveryNextAt).min()
+        }
+    }
+
+    public func restartDelivery(id: String, owner: String, expected: DeferredStatus, now: Timestamp) async throws -> Bool {
+        state.withLock { state in
+            guard var entry = state.requests[id], entry.record.owner == owner, entry.record.status == expected,
+                entry.record.callbackURL != nil
+            else { return false }
+            entry.record.delivery.status = .pending
+            entry.deliveryNextAt = now
+            entry.deliverySeriesAttempts = 0
+            state.requests[id] = entry
+            return true
+        }
+    }
+
+    // MARK: SettingsStore
+
+    public func setting(_ key: String, default value: String) async throws -> String {
+        state.withLock { state in
+            if let stored = state.settings[key] { return stored }
+            state.settings[key] = value
+            return value
+        }
+    }
+}

@@ -1,0 +1,59 @@
+/// Intake and results: what the HTTP front reads and writes for its clients.
+public protocol RequestStore: Sendable {
+    /// Commits a new request durably before returning, or finds the one its idempotency key names.
+    func accept(_ request: NewDeferredRequest) async throws -> AcceptResult
+    /// The request with this id if `owner` created it.
+    func request(id: String, owner: String) async throws -> DeferredRequest?
+    /// The owner's requests, newest first, a page at a time.
+    func list(_ query: ListQuery) async throws -> ListPage
+    /// Cancels a request that is still queued.
+    func cancel(id: String, owner: String, now: Timestamp) async throws -> CancelResult
+    /// Takes a request that is still queued out of the queue, to be answered from real time
+    /// instead: it will never be placed in a batch. False if it was already submitted (or ended).
+    func withdraw(id: String, now: Timestamp, reason: String) async throws -> Bool
+    /// Applies an answer obtained from real time (`RealtimeAnswer` says how, guarded on the state
+    /// it expects). False when the request was not in that state.
+    @discardableResult
+    func recordRealtimeAnswer(id: String, _ answer: RealtimeAnswer, now: Timestamp) async throws -> Bool
+}
+
+public enum AcceptResult: Sendable {
+    case created(DeferredRequest)
+    /// The same idempotency key and the same body: the earlier request.
+    case existing(DeferredRequest)
+    /// The same idempotency key with another body.
+    case conflict(DeferredRequest)
+}
+
+public enum CancelResult: Sendable, Equatable {
+    case cancelled(DeferredRequest)
+    case notQueued(DeferredRequest)
+    case notFound
+}
+
+public struct ListQuery: Sendable {
+    public var owner: String
+    public var status: DeferredStatus?
+    public var model: String?
+    public var limit: Int
+    /// Continue after this id (newest first).
+    public var after: String?
+
+    public init(owner: String, status: DeferredStatus? = nil, model: String? = nil, limit: Int = 20, after: String? = nil) {
+        self.owner = owner
+        self.status = status
+        self.model = model
+        self.limit = limit
+        self.after = after
+    }
+}
+
+public struct ListPage: Sendable {
+    public var data: [DeferredRequest]
+    public var hasMore: Bool
+
+    public init(data: [DeferredRequest], hasMore: Bool) {
+        self.data = data
+        self.hasMore = hasMore
+    }
+}

@@ -1,0 +1,114 @@
+/// One row of a SQL store, read by column name. Each backend adapts its own row type to this, so
+/// that the columns and their mapping to the domain types are written once, here.
+public protocol StoredRow {
+    func text(_ column: String) throws -> String?
+    func integer(_ column: String) throws -> Int?
+    func real(_ column: String) throws -> Double?
+    func blob(_ column: String) throws -> [UInt8]?
+}
+
+/// A column the row must have.
+public struct MissingColumn: Error, CustomStringConvertible {
+    public let column: String
+    public var description: String { "the store returned no value for \(column)" }
+}
+
+extension StoredRow {
+    func required<T>(_ column: String, _ read: (String) throws -> T?) throws -> T {
+        guard let value = try read(column) else { throw MissingColumn(column: column) }
+        return value
+    }
+}
+
+/// The columns of `deferred_requests` a request is read with (never its body). `response_body`
+/// may be an expression in a backend that keeps bodies apart.
+public enum RequestColumns {
+    public static let names = [
+        "id", "owner", "endpoint", "model", "status", "created_at", "submitted_at", "completed_at", "attempts", "batch_id",
+        "upstream_batch_id", "callback_url", "idempotency_key", "body_digest", "body_bytes", "response_status",
+        "response_request_id", "response_body", "error_code", "error_message", "prompt_tokens", "completion_tokens",
+        "delivery_status", "delivery_attempts", "delivery_last_status", "delivery_last_error", "policy", "served_by",
+        "served_reason",
+    ]
+
+    /// The select list, with `response_body` read through `responseBody` where it is kept apart.
+    public static func select(responseBody: String = "response_body") -> String {
+        names.map { $0 == "response_body" ? "\(responseBody) AS response_body" : $0 }.joined(separator: ", ")
+    }
+}
+
+/// The columns of `batches`.
+public enum BatchColumns {
+    public static let names = [
+        "id", "endpoint", "model", "state", "request_count", "file_bytes", "created_at", "input_file_id", "upstream_id",
+        "upstream_status", "next_poll_at", "ended_at",
+    ]
+    public static var select: String { names.joined(separator: ", ") }
+}
+
+extension DeferredRequest {
+    public init(row: some StoredRow) throws {
+        let responseStatus = try row.integer("response_status")
+        let errorCode = try row.text("error_code")
+        let promptTokens = try row.integer("prompt_tokens")
+        self.init(
+            id: try row.required("id", row.text),
+            owner: try row.required("owner", row.text),
+            endpoint: try row.required("endpoint", row.text),
+            model: try row.required("model", row.text),
+            status: DeferredStatus(rawValue: try row.required("status", row.text)) ?? .queued,
+            createdAt: try row.required("created_at", row.real),
+            submittedAt: try row.real("submitted_at"),
+            completedAt: try row.real("completed_at"),
+            attempts: try row.required("attempts", row.integer),
+            batchID: try row.text("batch_id"),
+            upstreamBatchID: try row.text("upstream_batch_id"),
+            callbackURL: try row.text("callback_url"),
+            idempotencyKey: try row.text("idempotency_key"),
+            bodyDigest: try row.required("body_digest", row.text),
+            bodyBytes: try row.required("body_bytes", row.integer),
+            response: try responseStatus.map {
+                StoredResponse(
+                    statusCode: $0, requestID: try row.text("response_request_id"), body: try row.blob("response_body") ?? [])
+            },
+            error: try errorCode.map { DeferredError(code: $0, message: try row.text("error_message") ?? "") },
+            usage: try promptTokens.map { TokenUsage(promptTokens: $0, completionTokens: try row.integer("completion_tokens") ?? 0) },
+            delivery: DeliveryState(
+                status: DeliveryStatus(rawValue: try row.required("delivery_status", row.text)) ?? .none,
+                attempts: try row.required("delivery_attempts", row.integer),
+                lastStatusCode: try row.integer("delivery_last_status"),
+                lastError: try row.text("delivery_last_error")),
+            policy: try row.text("policy"),
+            servedBy: try row.text("served_by").flatMap(ServedBy.init(rawValue:)),
+            servedReason: try row.text("served_reason")
+        )
+    }
+}
+
+extension BatchRecord {
+    public init(row: some StoredRow) throws {
+        self.init(
+            id: try row.required("id", row.text),
+            endpoint: try row.required("endpoint", row.text),
+            model: try row.required("model", row.text),
+            state: BatchState(rawValue: try row.required("state", row.text)) ?? .ended,
+            requestCount: try row.required("request_count", row.integer),
+            fileBytes: try row.required("file_bytes", row.integer),
+            createdAt: try row.required("created_at", row.real),
+            inputFileID: try row.text("input_file_id"),
+            upstreamID: try row.text("upstream_id"),
+            upstreamStatus: try row.text("upstream_status").map(UpstreamBatchStatus.init),
+            nextPollAt: try row.real("next_poll_at"),
+            endedAt: try row.real("ended_at")
+        )
+    }
+}
+
+extension BatchMember {
+    /// From `batch_line`, `attempts`, `callback_url`, `served_by`.
+    public init(row: some StoredRow) throws {
+        self.init(
+            line: try row.required("batch_line", row.integer), attempts: try row.required("attempts", row.integer),
+            hasCallback: try row.text("callback_url") != nil, servedBy: try row.text("served_by").flatMap(ServedBy.init(rawValue:)))
+    }
+}

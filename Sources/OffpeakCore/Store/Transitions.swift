@@ -1,0 +1,118 @@
+/// How a request ends, decided here and applied by a store as it is.
+public struct RequestFinish: Sendable, Equatable {
+    /// `completed` or `failed`.
+    public var status: DeferredStatus
+    public var response: StoredResponse?
+    public var error: DeferredError?
+    public var usage: TokenUsage?
+    public var servedBy: ServedBy
+    public var servedReason: String?
+    /// The request's callback becomes due now.
+    public var deliveryDue: Bool
+
+    public init(
+        status: DeferredStatus, response: StoredResponse?, error: DeferredError?, usage: TokenUsage?, servedBy: ServedBy,
+        servedReason: String? = nil, deliveryDue: Bool
+    ) {
+        self.status = status
+        self.response = response
+        self.error = error
+        self.usage = usage
+        self.servedBy = servedBy
+        self.servedReason = servedReason
+        self.deliveryDue = deliveryDue
+    }
+
+    /// A provider's answer obtained in real time: a 2xx completes, anything else fails.
+    public static func realtime(_ response: StoredResponse, reason: String, hasCallback: Bool) -> RequestFinish {
+        RequestFinish(
+            status: response.isSuccess ? .completed : .failed, response: response, error: nil,
+            usage: OutputLine.usage(in: response.body), servedBy: .realtimeFallback, servedReason: reason,
+            deliveryDue: hasCallback)
+    }
+}
+
+/// What becomes of one request of an ended batch, as the store applies it.
+public enum Settlement: Sendable, Equatable {
+    case finish(RequestFinish)
+    /// Back to the queue; `refund` gives back the attempt this batch used.
+    case requeue(refund: Bool)
+
+    /// The settlement of a member from its disposition (contract section 3). A request already
+    /// answered from real time keeps saying so; its callback is due if it has one.
+    public init(_ disposition: RowDisposition, member: BatchMember) {
+        let servedBy = member.servedBy ?? .batch
+        switch disposition {
+        case .complete(let response, let usage):
+            self = .finish(
+                RequestFinish(
+                    status: .completed, response: response, error: nil, usage: usage, servedBy: servedBy,
+                    deliveryDue: member.hasCallback))
+        case .fail(let error, let response):
+            self = .finish(
+                RequestFinish(
+                    status: .failed, response: response, error: error, usage: nil, servedBy: servedBy,
+                    deliveryDue: member.hasCallback))
+        case .requeue(_, let refund):
+            self = .requeue(refund: refund)
+        }
+    }
+
+    public var finish: RequestFinish? {
+        if case .finish(let finish) = self { return finish }
+        return nil
+    }
+}
+
+/// An answer obtained from real time for a deferred request (a policy's deadline fallback).
+public enum RealtimeAnswer: Sendable, Equatable {
+    /// The request was withdrawn from the queue: this is its result. Applies only to a request
+    /// that is withdrawn (`cancelled`, served from real time).
+    case result(RequestFinish)
+    /// The request is in a batch, whose result follows: only note that the client was answered
+    /// from real time. Applies only to a request that has not ended.
+    case noted(reason: String)
+}
+
+/// Who may have a callback sent again (`POST /v1/deferred/{id}/redeliver`).
+public enum Redelivery {
+    public enum Result: Sendable, Equatable {
+        case queued(DeferredRequest)
+        case notFinished(DeferredRequest)
+        case noCallback(DeferredRequest)
+        case notFound
+    }
+
+    /// Nil when `request` may be redelivered; otherwise why not.
+    public static func refusal(for request: DeferredRequest) -> Result? {
+        guard request.callbackURL != nil else { return .noCallback(request) }
+        guard request.status == .completed || request.status == .failed else { return .notFinished(request) }
+        return nil
+    }
+
+    /// Starts a new series of attempts for the request's callback when it may have one.
+    public static func redeliver(
+        id: String, owner: String, now: Timestamp, store: some RequestStore & DeliveryQueue
+    ) async throws -> Result {
+        guard var request = try await store.request(id: id, owner: owner) else { return .notFound }
+        if let refusal = refusal(for: request) { return refusal }
+        guard try await store.restartDelivery(id: id, owner: owner, expected: request.status, now: now) else {
+            return .notFinished(request)
+        }
+        request.delivery.status = .pending
+        return .queued(request)
+    }
+}
+
+/// A request that has just finished, as the workers that react to it need it.
+public struct SettledRequest: Sendable, Equatable {
+    public var id: String
+    public var status: DeferredStatus
+    public var hasCallback: Bool
+
+    public init(id: String, status: DeferredStatus, hasCallback: Bool) {
+        self.id = id
+        self.status = status
+        self.hasCallback = hasCallback
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import GRDB
+import OffpeakCore
+
+/// Claims and leases. SQLite has one writer at a time, so a write transaction that reads what is
+/// free and marks it taken is a claim no other process on the same file can interleave with.
+extension SQLiteStore {
+    public func backlogs() async throws -> [GroupBacklog] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT endpoint, model, COUNT(*) AS n, SUM(line_bytes) AS bytes, MIN(created_at) AS oldest
+                    FROM deferred_requests WHERE status = 'queued' GROUP BY endpoint, model
+                    """
+            ).map { row in
+                GroupBacklog(
+                    key: GroupKey(endpoint: row["endpoint"], model: row["model"]), count: row["n"],
+                    lineBytes: row["bytes"], oldestCreatedAt: row["oldest"])
+            }
+        }
+    }
+
+    public func claimBatch(id: String, group: GroupKey, policy: FlushPolicy, now: Timestamp, lease: Lease) async throws -> BatchRecord? {
+        try await pool.write { db in
+            let sizes = try Int.fetchAll(
+                db,
+                sql: """
+                    SELECT line_bytes FROM deferred_requests
+                    WHERE status = 'queued' AND endpoint = ? AND model = ? ORDER BY seq LIMIT ?
+                    """,
+                arguments: [group.endpoint, group.model, policy.maxRequests])
+            let (count, bytes) = policy.take(lineSizes: sizes)
+            guard count > 0 else { return nil }
+            // One statement numbers the claimed rows 1...count in queue order (the file's lines).
+            try db.execute(
+                sql: """
+                    UPDATE deferred_requests
+                    SET status = 'submitted', batch_id = ?, batch_line = picked.line, attempts = attempts + 1, submitted_at = ?
+                    FROM (
+                        SELECT seq, row_number() OVER (ORDER BY seq) AS line FROM deferred_requests
+                        WHERE status = 'queued' AND endpoint = ? AND model = ? ORDER BY seq LIMIT ?
+                    ) AS picked
+                    WHERE deferred_requests.seq = picked.seq
+                    """,
+                arguments: [id, now, group.endpoint, group.model, count])
+            let batch = BatchRecord(
+                id: id, endpoint: group.endpoint, model: group.model, requestCount: count, fileBytes: bytes, createdAt: now,
+                nextPollAt: lease.until)
+            try db.execute(
+                sql: """
+                    INSERT INTO batches (id, endpoint, model, state, request_count, file_bytes, created_at, next_poll_at, lease_holder)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [id, group.endpoint, group.model, BatchState.preparing.rawValue, count, bytes, now, lease.until, lease.holder])
+            return batch
+        }
+    }
+
+    public func claimStalledBatches(now: Timestamp, lease: Lease, limit: Int) async throws -> [BatchRecord] {
+        try await claim(
+            where: "state = 'preparing' AND (next_poll_at IS NULL OR next_poll_at <= ?) ORDER BY created_at",
+            now: now, lease: lease, limit: limit)
+    }
+
+    func claim(where condition: String, now: Timestamp, lease: Lease, limit: Int) async throws -> [BatchRecord] {
+        try await pool.write { db in
+            let batches = try Row.fetchAll(
+                db, sql: "SELECT \(BatchColumns.select) FROM batches WHERE \(condition) LIMIT ?", arguments: [now, limit]
+            ).map(BatchRecord.init(sqlite:))
+            let take = try db.cachedStatement(sql: "UPDATE batches SET next_poll_at = ?, lease_holder = ? WHERE id = ?")
+            for batch in batches {
+                try take.execute(arguments: [lease.until, lease.holder, batch.id])
+            }
+            return batches
+        }
+    }
+
+    public func batchLines(batchID: String, after: Int, limit: Int) async throws -> [BatchLineSource] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT d.batch_line, d.id, d.endpoint, b.body
+                    FROM deferred_requests AS d JOIN request_bodies AS b ON b.seq = d.seq
+                    WHERE d.batch_id = ? AND d.batch_line > ? ORDER BY d.batch_line LIMIT ?
+                    """,
+                arguments: [batchID, after, limit]
+            ).map { row in
+                let body: Data = row["body"]
+                return BatchLineSource(line: row["batch_line"], id: row["id"], endpoint: row["endpoint"], body: Array(body))
+            }
+        }
+    }
+
+    public func recordUpload(batchID: String, inputFileID: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE batches SET input_file_id = ? WHERE id = ?", arguments: [inputFileID, batchID])
+        }
+    }
+
+    public func markLive(batchID: String, upstreamID: String, upstreamStatus: UpstreamBatchStatus, nextPollAt: Timestamp, now: Timestamp)
+        async throws
+    {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE batches SET state = 'live', upstream_id = ?, upstream_status = ?, next_poll_at = ?, lease_holder = NULL
+                    WHERE id = ?
+                    """,
+                arguments: [upstreamID, upstreamStatus.text, nextPollAt, batchID])
+            try db.execute(
+                sql: "UPDATE deferred_requests SET upstream_batch_id = ? WHERE batch_id = ? AND status = 'submitted'",
+                arguments: [upstreamID, batchID])
+        }
+    }
+
+    public func setAside(batchID: String, holder: String, retryAt: Timestamp) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE batches SET next_poll_at = ?, lease_holder = NULL
+                    WHERE id = ? AND lease_holder = ? AND state = 'preparing'
+                    """,
+                arguments: [retryAt, batchID, holder])
+        }
+    }
+
+    public func abandon(batchID: String, now: Timestamp) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE deferred_requests SET status = 'queued', batch_id = NULL, batch_line = NULL,
+                        upstream_batch_id = NULL, submitted_at = NULL, attempts = MAX(0, attempts - 1)
+                    WHERE batch_id = ? AND status = 'submitted'
+                    """,
+                arguments: [batchID])
+            try db.execute(
+                sql: "UPDATE batches SET state = 'abandoned', ended_at = ?, next_poll_at = NULL, lease_holder = NULL WHERE id = ?",
+                arguments: [now, batchID])
+        }
+    }
+
+    public func renewLease(batchID: String, lease: Lease) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE batches SET next_poll_at = ?
+                    WHERE id = ? AND lease_holder = ? AND state IN ('preparing', 'live')
+                    """,
+                arguments: [lease.until, batchID, lease.holder])
+            return db.changesCount > 0
+        }
+    }
+}
