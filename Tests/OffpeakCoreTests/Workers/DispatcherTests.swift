@@ -1,0 +1,85 @@
+import Foundation
+import Logging
+import OffpeakCore
+import OffpeakTestSupport
+import Synchronization
+import Testing
+
+/// The dispatcher in process, on the memory store and a manual clock, with a sender that answers
+/// as scripted: the retry schedule is kept in the store and followed by the clock.
+@Suite struct DispatcherTests {
+    final class ScriptedSender: WebhookSender {
+        let answers: Mutex<[WebhookAttempt]>
+        let sent = Mutex<[(url: String, headers: [(String, String)], body: [UInt8])]>([])
+
+        init(_ answers: [WebhookAttempt]) {
+            self.answers = Mutex(answers)
+        }
+
+        func send(url: String, headers: [(String, String)], body: [UInt8], timeout: Double) async -> WebhookAttempt {
+            sent.withLock { $0.append((url, headers, body)) }
+            return answers.withLock { $0.isEmpty ? .failed("no answer scripted") : $0.removeFirst() }
+        }
+    }
+
+    /// A finished request whose callback is due.
+    func finished(in store: MemoryStore, at now: Timestamp) async throws -> DeferredRequest {
+        let record = DeferredRequest(
+            id: "dfr_hook", owner: "o", endpoint: "/v1/chat/completions", model: "m", createdAt: now,
+            callbackURL: "https://hooks.example.com/offpeak", bodyDigest: "d", bodyBytes: 13, delivery: DeliveryState(status: .pending))
+        _ = try await store.accept(NewDeferredRequest(record: record, body: Array(#"{"model":"m"}"#.utf8)))
+        _ = try await store.claimBatch(
+            id: "bat_1", group: GroupKey(endpoint: "/v1/chat/completions", model: "m"), policy: FlushPolicy(), now: now,
+            lease: Lease(holder: "t", until: now + 30))
+        let member = try #require(try await store.pendingMembers(batchID: "bat_1")[record.id])
+        let answer = StoredResponse(statusCode: 200, requestID: "r", body: Array(#"{"id":"x"}"#.utf8))
+        #expect(try await store.settle(batchID: "bat_1", [(record.id, Settlement(.complete(answer, nil), member: member))], now: now) == [record.id])
+        return try #require(try await store.request(id: record.id, owner: "o"))
+    }
+
+    @Test func aFailedAttemptIsRetriedWhenTheClockSaysAndTheSameEventIsSignedEachTime() async throws {
+        let store = MemoryStore()
+        let clock = ManualClock()
+        let request = try await finished(in: store, at: clock.now())
+        #expect(request.delivery.status == .pending)
+        let sender = ScriptedSender([.answered(status: 503, retryAfter: nil), .answered(status: 204, retryAfter: nil)])
+        let secret = WebhookSigner.generateSecret()
+        // Resolving names is not the dispatcher's concern here: the host is allowed as given.
+        let dispatcher = Dispatcher(
+            store: store, sender: sender, signer: try WebhookSigner(secrets: secret),
+            configuration: .init(
+                policy: DeliveryPolicy(retryDelays: [60, 600], jitter: 0),
+                callbacks: CallbackURLPolicy(allowPrivate: true, resolver: FixedResolver())),
+            clock: clock, logger: Logger(label: "dispatcher"))
+
+        for job in try await store.claimDeliveries(now: clock.now(), limit: 10, lease: 20) { await dispatcher.deliver(job) }
+        var current = try #require(try await store.request(id: request.id, owner: "o"))
+        #expect(current.delivery.status == .pending && current.delivery.attempts == 1 && current.delivery.lastStatusCode == 503)
+        #expect(try await store.nextDeliveryAt() == clock.now() + 60)
+        clock.advance(by: 59)
+        #expect(try await store.claimDeliveries(now: clock.now(), limit: 10, lease: 20).isEmpty, "not due for another second")
+        clock.advance(by: 1)
+        let retry = try await store.claimDeliveries(now: clock.now(), limit: 10, lease: 20)
+        #expect(retry.map(\.seriesAttempts) == [1])
+        for job in retry { await dispatcher.deliver(job) }
+        current = try #require(try await store.request(id: request.id, owner: "o"))
+        #expect(current.delivery.status == .delivered && current.delivery.attempts == 2)
+        #expect(try await store.nextDeliveryAt() == nil)
+
+        let sent = sender.sent.withLock { $0 }
+        #expect(sent.count == 2 && sent.allSatisfy { $0.url == "https://hooks.example.com/offpeak" })
+        let ids = sent.map { attempt in attempt.headers.first { $0.0 == "webhook-id" }?.1 }
+        #expect(ids[0] != nil && ids[0] == ids[1], "one event id for every attempt")
+        for attempt in sent {
+            let headers = Dictionary(attempt.headers, uniquingKeysWith: { first, _ in first })
+            let signer = try WebhookSigner(secrets: secret)
+            let expected = signer.headers(id: headers["webhook-id"]!, timestamp: Int(headers["webhook-timestamp"]!)!, body: attempt.body)
+            #expect(headers["webhook-signature"] == expected.first { $0.0 == "webhook-signature" }?.1)
+        }
+    }
+}
+
+/// Every name resolves to one public address.
+struct FixedResolver: HostResolver {
+    func addresses(of host: String) async -> [IPAddress] { [IPAddress("93.184.216.34")!] }
+}
