@@ -161,11 +161,9 @@ public final class Flusher<Clock: WorkerClock>: Service {
         logger.warning("group held back after a failed upload", metadata: ["group": "\(key)", "retry_in": "\(wait)"])
     }
 
-    /// Uploads and creates one batch. If the upload fails, its requests go back to the queue; once
-    /// the file is up, a failed create may still have reached the provider, so the batch is kept and
-    /// looked for upstream before it is created again: a request is never in two live batches.
-    /// Returns false only when the upload failed and the requests went back to the queue. The
-    /// batch's lease is renewed meanwhile; if it is lost, the work stops and the new holder goes on.
+    /// Uploads and creates one batch, as `BatchSubmission` directs. Returns false only when the
+    /// upload failed and the requests went back to the queue. The batch's lease is renewed
+    /// meanwhile; if it is lost, the work stops and the new holder goes on.
     @discardableResult
     func submit(_ batch: BatchRecord, recovering: Bool) async -> Bool {
         await leases.whileHolding(batch.id) { await self.submitHeld(batch, recovering: recovering) } ?? true
@@ -173,59 +171,64 @@ public final class Flusher<Clock: WorkerClock>: Service {
 
     private func submitHeld(_ batch: BatchRecord, recovering: Bool) async -> Bool {
         var metadata: Logger.Metadata = ["batch": "\(batch.id)", "model": "\(batch.model)"]
-        var uploaded = batch.inputFileID != nil
-        do {
-            if recovering, let existing = try await findUpstream(batch) {
-                try await store.markLive(
-                    batchID: batch.id, upstreamID: existing.id, upstreamStatus: existing.status, nextPollAt: clock.now(),
-                    now: clock.now())
-                logger.info("recovered upstream batch", metadata: metadata)
-                onSubmitted()
-                return true
-            }
-            let fileID = try await upload(batch)
-            metadata["input_file"] = "\(fileID)"
-            try await store.recordUpload(batchID: batch.id, inputFileID: fileID)
-            uploaded = true
-            // Creating a batch another instance now holds could put requests in two live batches.
-            guard try await leases.renew(batch.id) else { throw LeaseLost() }
-            let request = CreateBatchRequest(
-                inputFileID: fileID, endpoint: batch.endpoint, completionWindow: configuration.completionWindow,
-                metadata: [Self.metadataKey: batch.id])
-            let upstream = try await configuration.retry.run(clock: clock, onRetry: retryLogger("create", metadata)) {
-                () async throws(ProviderError) in try await provider.createBatch(request)
-            }
-            metadata["upstream"] = "\(upstream.id)"
-            try await store.markLive(
-                batchID: batch.id, upstreamID: upstream.id, upstreamStatus: upstream.status,
-                nextPollAt: clock.now(), now: clock.now())
-            logger.info("batch submitted", metadata: metadata)
-            Counter(label: "offpeak_batches_submitted_total").increment()
-            Counter(label: "offpeak_batched_requests_total").increment(by: batch.requestCount)
-            onSubmitted()
-            return true
-        } catch {
-            metadata["error"] = "\(error)"
-            if error is LeaseLost { return true }
-            if Task.isCancelled {
-                // Stopping: whoever starts next (this gateway again, or another) takes the batch at once.
-                await Task { [store, leases] in
-                    try? await store.setAside(batchID: batch.id, holder: leases.holder, retryAt: 0)
-                }.value
-                return true
-            }
-            guard !uploaded else {
-                logger.error("batch could not be created; it is kept and will be looked for upstream, then tried again", metadata: metadata)
-                try? await store.setAside(batchID: batch.id, holder: leases.holder, retryAt: clock.now() + Self.resumeInterval)
-                return true
-            }
-            logger.error("batch file could not be uploaded; its requests return to the queue", metadata: metadata)
+        var machine = BatchSubmission(retryDelay: Self.resumeInterval)
+        var action = machine.start(inputFileID: batch.inputFileID, recovering: recovering)
+        while true {
             do {
-                try await store.abandon(batchID: batch.id, now: clock.now())
+                switch action {
+                case .lookUpstream:
+                    action = machine.lookedUp(try await findUpstream(batch))
+                case .upload:
+                    let fileID = try await upload(batch)
+                    metadata["input_file"] = "\(fileID)"
+                    action = machine.uploaded(fileID: fileID)
+                case .recordUpload(let fileID):
+                    try await store.recordUpload(batchID: batch.id, inputFileID: fileID)
+                    action = machine.uploadRecorded()
+                case .renewLease:
+                    action = machine.leaseRenewed(stillHeld: try await leases.renew(batch.id))
+                case .create(let fileID):
+                    let request = CreateBatchRequest(
+                        inputFileID: fileID, endpoint: batch.endpoint, completionWindow: configuration.completionWindow,
+                        metadata: [Self.metadataKey: batch.id])
+                    let upstream = try await configuration.retry.run(clock: clock, onRetry: retryLogger("create", metadata)) {
+                        () async throws(ProviderError) in try await provider.createBatch(request)
+                    }
+                    metadata["upstream"] = "\(upstream.id)"
+                    action = machine.created(upstream)
+                case .markLive(let upstream):
+                    try await store.markLive(
+                        batchID: batch.id, upstreamID: upstream.id, upstreamStatus: upstream.status, nextPollAt: clock.now(),
+                        now: clock.now())
+                    logger.info(recovering ? "batch submitted (found upstream)" : "batch submitted", metadata: metadata)
+                    action = machine.markedLive()
+                case .abandon:
+                    logger.error("batch file could not be uploaded; its requests return to the queue", metadata: metadata)
+                    try await store.abandon(batchID: batch.id, now: clock.now())
+                    action = machine.settled()
+                case .setAside(let retryIn):
+                    logger.error(
+                        "batch could not be created; it is kept and will be looked for upstream, then tried again", metadata: metadata)
+                    try await store.setAside(batchID: batch.id, holder: leases.holder, retryAt: clock.now() + retryIn)
+                    action = machine.settled()
+                case .release:
+                    // Stopping: whoever starts next (this gateway again, or another) takes the batch at once.
+                    try await Task { [store, leases] in
+                        try await store.setAside(batchID: batch.id, holder: leases.holder, retryAt: 0)
+                    }.value
+                    action = machine.settled()
+                case .finish(let outcome):
+                    if outcome == .live {
+                        Counter(label: "offpeak_batches_submitted_total").increment()
+                        Counter(label: "offpeak_batched_requests_total").increment(by: batch.requestCount)
+                        onSubmitted()
+                    }
+                    return outcome != .abandoned
+                }
             } catch {
-                logger.error("could not return batch to the queue", metadata: ["batch": "\(batch.id)", "error": "\(error)"])
+                metadata["error"] = "\(error)"
+                action = machine.failed(Task.isCancelled ? .cancelled : .error)
             }
-            return false
         }
     }
 
@@ -261,8 +264,6 @@ public final class Flusher<Clock: WorkerClock>: Service {
         }
     }
 }
-
-struct LeaseLost: Error {}
 
 /// Reads a batch's lines from the store a chunk at a time and renders them as JSONL.
 /// Pulled by one upload stream, one chunk after another.
