@@ -258,17 +258,18 @@ public struct PostgresStore: DeferredStore {
         }
     }
 
-    public func batchLines(batchID: String, after: Int, limit: Int) async throws -> [BatchLineSource] {
+    public func batchFile(batchID: String, after: Int, limit: Int) async throws -> BatchFileChunk? {
         let rows = try await client.query(
             """
             SELECT batch_line, id, endpoint, body FROM deferred_requests
             WHERE batch_id = \(batchID) AND batch_line > \(after) ORDER BY batch_line LIMIT \(limit)
             """, logger: logger)
-        var lines: [BatchLineSource] = []
+        var writer = BatchFileWriter()
         for try await (line, id, endpoint, body) in rows.decode((Int, String, String, ByteBuffer).self) {
-            lines.append(BatchLineSource(line: line, id: id, endpoint: endpoint, body: Array(buffer: body)))
+            // The body is a view of the row's buffer: its one copy is into the chunk.
+            body.withUnsafeReadableBytes { writer.append(line: line, id: id, endpoint: endpoint, body: $0) }
         }
-        return lines
+        return writer.finish()
     }
 
     func batchRecords(_ query: PostgresQuery) async throws -> [BatchRecord] {

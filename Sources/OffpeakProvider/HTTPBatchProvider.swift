@@ -30,7 +30,7 @@ public struct HTTPBatchProvider: BatchProvider {
         var request = makeRequest("/files", method: .POST)
         request.headers.add(name: "Content-Type", value: "multipart/form-data; boundary=\(form.boundary)")
         request.body = .stream(
-            AsyncThrowingStream(unfolding: { try await form.next().map { ByteBuffer(bytes: $0) } }),
+            AsyncThrowingStream(unfolding: { try await form.next() }),
             length: .known(Int64(form.totalSize)))
         return try WireObjects.fileID(try await send(request, timeout: .seconds(3600)))
     }

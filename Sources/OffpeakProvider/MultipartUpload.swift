@@ -1,3 +1,4 @@
+import NIOCore
 import OffpeakCore
 
 /// A `multipart/form-data` body with `purpose=batch` and the file, whose size is known up front
@@ -5,8 +6,8 @@ import OffpeakCore
 actor MultipartUpload {
     nonisolated let boundary: String
     nonisolated let totalSize: Int
-    private let preamble: [UInt8]
-    private let epilogue: [UInt8]
+    private let preamble: ByteBuffer
+    private let epilogue: ByteBuffer
     private let reader: ChunkReader
     private var phase = 0
     private var written = 0
@@ -16,12 +17,12 @@ actor MultipartUpload {
         let boundary = "offpeak-" + Identifier.make(prefix: "", length: 32)
         self.boundary = boundary
         let safeName = filename.filter { $0 != "\"" && $0 != "\r" && $0 != "\n" }
-        preamble = Array(
-            ("--\(boundary)\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n"
+        preamble = ByteBuffer(
+            string: ("--\(boundary)\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n"
                 + "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(safeName)\"\r\n"
-                + "Content-Type: application/jsonl\r\n\r\n").utf8)
-        epilogue = Array("\r\n--\(boundary)--\r\n".utf8)
-        totalSize = preamble.count + fileSize + epilogue.count
+                + "Content-Type: application/jsonl\r\n\r\n"))
+        epilogue = ByteBuffer(string: "\r\n--\(boundary)--\r\n")
+        totalSize = preamble.readableBytes + fileSize + epilogue.readableBytes
         self.fileSize = fileSize
         self.reader = reader
     }
@@ -32,14 +33,15 @@ actor MultipartUpload {
         var description: String { "the batch file came out at \(actual) bytes, not the \(expected) announced" }
     }
 
-    func next() async throws -> [UInt8]? {
+    /// The next part of the body: the chunks the reader yields go out as they are, uncopied.
+    func next() async throws -> ByteBuffer? {
         switch phase {
         case 0:
             phase = 1
             return preamble
         case 1:
             if let chunk = try await reader() {
-                written += chunk.count
+                written += chunk.readableBytes
                 guard written <= fileSize else { throw SizeMismatch(expected: fileSize, actual: written) }
                 return chunk
             }

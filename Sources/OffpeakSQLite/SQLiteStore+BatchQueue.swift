@@ -76,20 +76,23 @@ extension SQLiteStore {
         }
     }
 
-    public func batchLines(batchID: String, after: Int, limit: Int) async throws -> [BatchLineSource] {
+    public func batchFile(batchID: String, after: Int, limit: Int) async throws -> BatchFileChunk? {
         try await pool.read { db in
-            try Row.fetchAll(
+            let rows = try Row.fetchCursor(
                 db,
                 sql: """
                     SELECT d.batch_line, d.id, d.endpoint, b.body
                     FROM deferred_requests AS d JOIN request_bodies AS b ON b.seq = d.seq
                     WHERE d.batch_id = ? AND d.batch_line > ? ORDER BY d.batch_line LIMIT ?
                     """,
-                arguments: [batchID, after, limit]
-            ).map { row in
-                let body: Data = row["body"]
-                return BatchLineSource(line: row["batch_line"], id: row["id"], endpoint: row["endpoint"], body: Array(body))
+                arguments: [batchID, after, limit])
+            var writer = BatchFileWriter()
+            while let row = try rows.next() {
+                // The body is read in place from SQLite's page: its one copy is into the chunk.
+                let body = row.dataNoCopy(named: "body") ?? Data()
+                body.withUnsafeBytes { writer.append(line: row["batch_line"], id: row["id"], endpoint: row["endpoint"], body: $0) }
             }
+            return writer.finish()
         }
     }
 

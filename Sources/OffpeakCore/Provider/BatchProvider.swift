@@ -1,3 +1,5 @@
+import NIOCore
+
 /// The provider's batch surface, as the workers use it (contract section 3). The HTTP
 /// implementation lives in OffpeakProvider; the workers know only this.
 public protocol BatchProvider: Sendable {
@@ -16,7 +18,7 @@ public protocol BatchProvider: Sendable {
 }
 
 /// Yields the next chunk of a file, or nil at its end.
-public typealias ChunkReader = @Sendable () async throws -> [UInt8]?
+public typealias ChunkReader = @Sendable () async throws -> ByteBuffer?
 
 public struct CreateBatchRequest: Sendable {
     public var inputFileID: String

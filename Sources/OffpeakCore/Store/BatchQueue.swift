@@ -11,8 +11,9 @@ public protocol BatchQueue: BatchLeases {
     /// `preparing` batches nobody holds (their flusher stopped, died, or set them aside until a time
     /// now past), leased to the caller: at most `limit`, oldest first.
     func claimStalledBatches(now: Timestamp, lease: Lease, limit: Int) async throws -> [BatchRecord]
-    /// The lines of a batch, in file order, `limit` at a time after line `after` (1-based lines).
-    func batchLines(batchID: String, after: Int, limit: Int) async throws -> [BatchLineSource]
+    /// The next run of a batch's JSONL file: at most `limit` lines after line `after` (1-based), in
+    /// file order, written with `BatchFileWriter`. Nil past the last line.
+    func batchFile(batchID: String, after: Int, limit: Int) async throws -> BatchFileChunk?
     /// The batch's file is uploaded: a create that fails from now on may still have reached the provider.
     func recordUpload(batchID: String, inputFileID: String) async throws
     /// The batch exists upstream; its requests learn its upstream id and the poller takes it.
@@ -40,20 +41,5 @@ public struct Lease: Sendable, Equatable {
     public init(holder: String, until: Timestamp) {
         self.holder = holder
         self.until = until
-    }
-}
-
-/// One request as a line of a batch file.
-public struct BatchLineSource: Sendable {
-    public var line: Int
-    public var id: String
-    public var endpoint: String
-    public var body: [UInt8]
-
-    public init(line: Int, id: String, endpoint: String, body: [UInt8]) {
-        self.line = line
-        self.id = id
-        self.endpoint = endpoint
-        self.body = body
     }
 }

@@ -180,14 +180,18 @@ public final class MemoryStore: DeferredStore {
         } order: { $0.createdAt < $1.createdAt }
     }
 
-    public func batchLines(batchID: String, after: Int, limit: Int) async throws -> [BatchLineSource] {
+    public func batchFile(batchID: String, after: Int, limit: Int) async throws -> BatchFileChunk? {
         state.withLock { state in
-            state.order.compactMap { id -> BatchLineSource? in
+            let lines = state.order.compactMap { id -> (line: Int, entry: Entry)? in
                 guard let entry = state.requests[id], entry.record.batchID == batchID, let line = entry.batchLine, line > after
                 else { return nil }
-                return BatchLineSource(line: line, id: id, endpoint: entry.record.endpoint, body: entry.body)
+                return (line, entry)
             }
-            .sorted { $0.line < $1.line }.prefix(limit).map { $0 }
+            var writer = BatchFileWriter()
+            for (line, entry) in lines.sorted(by: { $0.line < $1.line }).prefix(limit) {
+                entry.body.withUnsafeBytes { writer.append(line: line, id: entry.record.id, endpoint: entry.record.endpoint, body: $0) }
+            }
+            return writer.finish()
         }
     }
 

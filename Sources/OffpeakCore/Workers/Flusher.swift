@@ -1,5 +1,6 @@
 import Logging
 import Metrics
+import NIOCore
 import ServiceLifecycle
 import Synchronization
 
@@ -265,7 +266,7 @@ public final class Flusher<Clock: WorkerClock>: Service {
     }
 }
 
-/// Reads a batch's lines from the store a chunk at a time and renders them as JSONL.
+/// Reads a batch's file from the store a chunk at a time, as the store renders it.
 /// Pulled by one upload stream, one chunk after another.
 actor LineCursor {
     private let store: any BatchQueue
@@ -277,15 +278,9 @@ actor LineCursor {
         self.batchID = batchID
     }
 
-    func next() async throws -> [UInt8]? {
-        let lines = try await store.batchLines(batchID: batchID, after: after, limit: 512)
-        guard let last = lines.last else { return nil }
-        after = last.line
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(lines.reduce(0) { $0 + $1.body.count + 96 })
-        for line in lines {
-            BatchLine.append(id: line.id, endpoint: line.endpoint, body: line.body, to: &bytes)
-        }
-        return bytes
+    func next() async throws -> ByteBuffer? {
+        guard let chunk = try await store.batchFile(batchID: batchID, after: after, limit: 512) else { return nil }
+        after = chunk.lastLine
+        return chunk.bytes
     }
 }

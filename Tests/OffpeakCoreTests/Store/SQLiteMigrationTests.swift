@@ -31,6 +31,6 @@ import Testing
         try await store.migrate()
         #expect(try await store.request(id: "dfr_2", owner: "o")?.response?.body == Array(#"{"id":"answer"}"#.utf8))
         #expect(try await store.request(id: "dfr_1", owner: "o")?.response == nil)
-        #expect(try await store.batchLines(batchID: "bat_1", after: 0, limit: 10).map(\.body) == [Array(#"{"model":"m"}"#.utf8)])
+        #expect(try await store.batchLines(batchID: "bat_1").lines.map(\.body) == [Array(#"{"model":"m"}"#.utf8)])
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import OffpeakCore
 import Testing
 
@@ -112,12 +113,14 @@ import Testing
             let batch = try #require(
                 try await store.claimBatch(id: "bat_1", group: Self.group, policy: FlushPolicy(maxRequests: 3), now: 2000, lease: Self.lease))
             #expect(batch.requestCount == 3)
-            let lines = try await store.batchLines(batchID: "bat_1", after: 0, limit: 10)
-            #expect(lines.map(\.id) == ["dfr_0", "dfr_1", "dfr_2"])
-            #expect(lines.map(\.line) == [1, 2, 3])
+            let file = try await store.batchFile(batchID: "bat_1", after: 0, limit: 10)
+            #expect(file?.bytes.readableBytes == batch.fileBytes, "the file is the size the claim announced")
+            let (lines, last) = try await store.batchLines(batchID: "bat_1")
+            #expect(lines.map(\.id) == ["dfr_0", "dfr_1", "dfr_2"] && last == 3)
             #expect(lines.first?.body == Array(#"{"model":"qwen-plus"}"#.utf8))
-            #expect(try await store.batchLines(batchID: "bat_1", after: 2, limit: 10).map(\.id) == ["dfr_2"])
-            #expect(batch.fileBytes == lines.reduce(0) { $0 + BatchLine.size(id: $1.id, endpoint: $1.endpoint, bodyBytes: $1.body.count) })
+            #expect(try await store.batchLines(batchID: "bat_1", after: 2).lines.map(\.id) == ["dfr_2"])
+            #expect(try await store.batchLines(batchID: "bat_1", after: 0, limit: 2).lastLine == 2)
+            #expect(try await store.batchFile(batchID: "bat_1", after: 3, limit: 10) == nil, "past the last line")
             let claimed = try #require(try await store.request(id: "dfr_0", owner: "o"))
             #expect(claimed.status == .submitted && claimed.attempts == 1 && claimed.batchID == "bat_1")
             #expect(try await store.backlogs().first { $0.key == Self.group }?.count == 2)
@@ -238,7 +241,7 @@ import Testing
             }
             #expect(submitted.status == .submitted)
             #expect(
-                try await store.batchLines(batchID: "bat_1", after: 0, limit: 10).map(\.id) == ["dfr_2"],
+                try await store.batchLines(batchID: "bat_1").lines.map(\.id) == ["dfr_2"],
                 "a cancelled request is never claimed")
         }
     }

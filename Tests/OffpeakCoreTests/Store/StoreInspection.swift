@@ -2,8 +2,10 @@
 @testable import OffpeakPostgres
 @testable import OffpeakSQLite
 import GRDB
+import NIOCore
 import PostgresNIO
 import Synchronization
+import Testing
 
 /// Queries only the tests make: the batches of a state, oldest first.
 protocol StoreInspection: Sendable {
@@ -36,5 +38,26 @@ extension SQLiteStore: StoreInspection {
 extension PostgresStore: StoreInspection {
     func batches(in state: BatchState) async throws -> [BatchRecord] {
         try await batchRecords("SELECT \(unescaped: batchColumns) FROM batches WHERE state = \(state.rawValue) ORDER BY created_at")
+    }
+}
+
+/// One line of a batch file as the tests read it back.
+struct FileLine: Equatable {
+    var id: String
+    var body: [UInt8]
+}
+
+extension BatchQueue {
+    /// The lines of a batch's file after line `after`, and the number of the last one: read back
+    /// from what the store renders.
+    func batchLines(batchID: String, after: Int = 0, limit: Int = 1000) async throws -> (lines: [FileLine], lastLine: Int?) {
+        guard let chunk = try await batchFile(batchID: batchID, after: after, limit: limit) else { return ([], nil) }
+        let text = Array(chunk.bytes.readableBytesView)
+        let lines = try text.split(separator: UInt8(ascii: "\n")).map { raw in
+            let view = try JSONObjectView(Array(raw))
+            return FileLine(id: view.string("custom_id") ?? "", body: Array(view.raw("body") ?? []))
+        }
+        #expect(lines.count == chunk.lineCount && text.last == UInt8(ascii: "\n"))
+        return (lines, chunk.lastLine)
     }
 }
