@@ -49,4 +49,14 @@ extension PostgresStore {
             """, logger: logger
         ).collect().count > 0
     }
+
+    // MARK: Settings
+
+    public func setting(_ key: String, default value: String) async throws -> String {
+        try await client.query(
+            "INSERT INTO settings (key, value) VALUES (\(key), \(value)) ON CONFLICT (key) DO NOTHING", logger: logger)
+        let rows = try await client.query("SELECT value FROM settings WHERE key = \(key)", logger: logger)
+        for try await stored in rows.decode(String.self) { return stored }
+        return value
+    }
 }

@@ -1,0 +1,180 @@
+import Logging
+import NIOCore
+import OffpeakCore
+import PostgresNIO
+
+/// Intake and results: accepts grouped into one INSERT and one commit, reads, cancel, and the
+/// real-time fallback's transitions.
+extension PostgresStore {
+    public func accept(_ new: NewDeferredRequest) async throws -> AcceptResult {
+        try await accepts.submit(new)
+    }
+
+    /// One group of accepts: one INSERT fed with arrays, one commit. A request whose idempotency key
+    /// is already taken inserts nothing and is answered from the row that holds the key.
+    static func accept(_ group: [NewDeferredRequest], client: PostgresClient, logger: Logger) async -> [Result<AcceptResult, any Error>] {
+        var columns = AcceptColumns()
+        for new in group { columns.append(new) }
+        do {
+            var inserted: Set<String> = []
+            let rows = try await client.query(
+                """
+                INSERT INTO deferred_requests (id, owner, endpoint, model, status, created_at, attempts, callback_url,
+                    idempotency_key, body_digest, body_bytes, line_bytes, delivery_status, body, policy)
+                SELECT u.id, u.owner, u.endpoint, u.model, 'queued', u.created_at, 0, NULLIF(u.callback_url, ''),
+                    NULLIF(u.idempotency_key, ''), u.body_digest, u.body_bytes, u.line_bytes, u.delivery_status, u.body,
+                    NULLIF(u.policy, '')
+                FROM unnest(\(columns.ids)::TEXT[], \(columns.owners)::TEXT[], \(columns.endpoints)::TEXT[],
+                    \(columns.models)::TEXT[], \(columns.createdAt)::DOUBLE PRECISION[], \(columns.callbackURLs)::TEXT[],
+                    \(columns.idempotencyKeys)::TEXT[], \(columns.bodyDigests)::TEXT[], \(columns.bodyBytes)::BIGINT[],
+                    \(columns.lineBytes)::BIGINT[], \(columns.deliveryStatuses)::TEXT[], \(columns.bodies)::BYTEA[],
+                    \(columns.policies)::TEXT[])
+                    WITH ORDINALITY
+                    AS u(id, owner, endpoint, model, created_at, callback_url, idempotency_key, body_digest, body_bytes,
+                        line_bytes, delivery_status, body, policy, position)
+                ORDER BY u.position
+                ON CONFLICT (owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                RETURNING id
+                """, logger: logger)
+            for try await id in rows.decode(String.self) { inserted.insert(id) }
+            var results: [Result<AcceptResult, any Error>] = []
+            for new in group {
+                if inserted.contains(new.record.id) {
+                    results.append(.success(.created(new.record)))
+                } else {
+                    do {
+                        results.append(.success(try await existing(for: new, client: client, logger: logger)))
+                    } catch {
+                        results.append(.failure(error))
+                    }
+                }
+            }
+            return results
+        } catch {
+            return group.map { _ in .failure(error) }
+        }
+    }
+
+    /// The request holding `new`'s idempotency key.
+    static func existing(for new: NewDeferredRequest, client: PostgresClient, logger: Logger) async throws -> AcceptResult {
+        let record = new.record
+        guard let key = record.idempotencyKey else { throw Inconsistent(description: "request \(record.id) was not inserted") }
+        let rows = try await client.query(
+            "SELECT \(unescaped: requestColumns) FROM deferred_requests WHERE owner = \(record.owner) AND idempotency_key = \(key)",
+            logger: logger)
+        guard let row = try await rows.collect().first else { throw Inconsistent(description: "no request holds key \(key)") }
+        let existing = try DeferredRequest(row)
+        return existing.bodyDigest == record.bodyDigest ? .existing(existing) : .conflict(existing)
+    }
+
+    struct Inconsistent: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    public func request(id: String, owner: String) async throws -> DeferredRequest? {
+        try await requests("SELECT \(unescaped: requestColumns) FROM deferred_requests WHERE id = \(id) AND owner = \(owner)").first
+    }
+
+    func requests(_ query: PostgresQuery) async throws -> [DeferredRequest] {
+        let rows = try await client.query(query, logger: logger)
+        var result: [DeferredRequest] = []
+        for try await row in rows { result.append(try DeferredRequest(row)) }
+        return result
+    }
+
+    public func list(_ query: ListQuery) async throws -> ListPage {
+        var binds = PostgresBindings()
+        binds.append(query.owner)
+        var sql = "SELECT \(requestColumns) FROM deferred_requests WHERE owner = $1"
+        if let status = query.status {
+            binds.append(status.rawValue)
+            sql += " AND status = $\(binds.count)"
+        }
+        if let model = query.model {
+            binds.append(model)
+            sql += " AND model = $\(binds.count)"
+        }
+        if let after = query.after {
+            binds.append(after)
+            sql += " AND seq < COALESCE((SELECT seq FROM deferred_requests WHERE id = $\(binds.count) AND owner = $1), 0)"
+        }
+        binds.append(query.limit + 1)
+        sql += " ORDER BY seq DESC LIMIT $\(binds.count)"
+        let rows = try await requests(PostgresQuery(unsafeSQL: sql, binds: binds))
+        return ListPage(data: Array(rows.prefix(query.limit)), hasMore: rows.count > query.limit)
+    }
+
+    public func cancel(id: String, owner: String, now: Timestamp) async throws -> CancelResult {
+        let changed = try await client.query(
+            """
+            UPDATE deferred_requests SET status = 'cancelled', completed_at = \(now)
+            WHERE id = \(id) AND owner = \(owner) AND status = 'queued' RETURNING seq
+            """, logger: logger
+        ).collect().count > 0
+        guard let request = try await request(id: id, owner: owner) else { return .notFound }
+        return changed ? .cancelled(request) : .notQueued(request)
+    }
+
+    public func withdraw(id: String, now: Timestamp, reason: String) async throws -> Bool {
+        try await client.query(
+            """
+            UPDATE deferred_requests SET status = 'cancelled', completed_at = \(now), served_by = 'realtime-fallback',
+                served_reason = \(reason)
+            WHERE id = \(id) AND status = 'queued'
+            RETURNING id
+            """, logger: logger
+        ).collect().count > 0
+    }
+
+    public func recordRealtimeAnswer(id: String, _ answer: RealtimeAnswer, now: Timestamp) async throws -> Bool {
+        switch answer {
+        case .result(let finish):
+            let withdrawn = FinishGuard(status: .cancelled, batchID: nil, servedBy: .realtimeFallback)
+            return try await client.withTransaction(logger: logger) { connection in
+                try await Self.finish([(id, finish)], expecting: withdrawn, now: now, on: connection, logger: logger).contains(id)
+            }
+        case .noted(let reason):
+            return try await client.query(
+                """
+                UPDATE deferred_requests SET served_by = 'realtime-fallback', served_reason = \(reason)
+                WHERE id = \(id) AND status IN ('queued', 'submitted')
+                RETURNING id
+                """, logger: logger
+            ).collect().count > 0
+        }
+    }
+}
+
+/// The rows of one group of accepts, as one array per column. (Absent values travel as empty strings.)
+private struct AcceptColumns {
+    var ids: [String] = []
+    var owners: [String] = []
+    var endpoints: [String] = []
+    var models: [String] = []
+    var createdAt: [Double] = []
+    var callbackURLs: [String] = []
+    var idempotencyKeys: [String] = []
+    var bodyDigests: [String] = []
+    var bodyBytes: [Int] = []
+    var lineBytes: [Int] = []
+    var deliveryStatuses: [String] = []
+    var bodies: [ByteBuffer] = []
+    var policies: [String] = []
+
+    mutating func append(_ new: NewDeferredRequest) {
+        let record = new.record
+        ids.append(record.id)
+        owners.append(record.owner)
+        endpoints.append(record.endpoint)
+        models.append(record.model)
+        createdAt.append(record.createdAt)
+        callbackURLs.append(record.callbackURL ?? "")
+        idempotencyKeys.append(record.idempotencyKey ?? "")
+        bodyDigests.append(record.bodyDigest)
+        bodyBytes.append(new.body.count)
+        lineBytes.append(new.lineBytes)
+        deliveryStatuses.append(record.delivery.status.rawValue)
+        bodies.append(ByteBuffer(bytes: new.body))
+        policies.append(record.policy ?? "")
+    }
+}
