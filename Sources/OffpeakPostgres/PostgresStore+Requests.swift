@@ -13,29 +13,30 @@ extension PostgresStore {
     /// One group of accepts: one INSERT fed with arrays, one commit. A request whose idempotency key
     /// is already taken inserts nothing and is answered from the row that holds the key.
     static func accept(_ group: [NewDeferredRequest], client: PostgresClient, logger: Logger) async -> [Result<AcceptResult, any Error>] {
-        var columns = AcceptColumns()
-        for new in group { columns.append(new) }
-        do {
-            var inserted: Set<String> = []
-            let rows = try await client.query(
-                """
-                INSERT INTO deferred_requests (id, owner, endpoint, model, status, created_at, attempts, callback_url,
-                    idempotency_key, body_digest, body_bytes, line_bytes, delivery_status, body, policy)
-                SELECT u.id, u.owner, u.endpoint, u.model, 'queued', u.created_at, 0, NULLIF(u.callback_url, ''),
-                    NULLIF(u.idempotency_key, ''), u.body_digest, u.body_bytes, u.line_bytes, u.delivery_status, u.body,
-                    NULLIF(u.policy, '')
-                FROM unnest(\(columns.ids)::TEXT[], \(columns.owners)::TEXT[], \(columns.endpoints)::TEXT[],
-                    \(columns.models)::TEXT[], \(columns.createdAt)::DOUBLE PRECISION[], \(columns.callbackURLs)::TEXT[],
-                    \(columns.idempotencyKeys)::TEXT[], \(columns.bodyDigests)::TEXT[], \(columns.bodyBytes)::BIGINT[],
-                    \(columns.lineBytes)::BIGINT[], \(columns.deliveryStatuses)::TEXT[], \(columns.bodies)::BYTEA[],
-                    \(columns.policies)::TEXT[])
-                    WITH ORDINALITY
-                    AS u(id, owner, endpoint, model, created_at, callback_url, idempotency_key, body_digest, body_bytes,
-                        line_bytes, delivery_status, body, policy, position)
+        var columns = ColumnArrays(RequestColumns.accepted)
+        var bodies: [ByteBuffer] = []
+        for new in group {
+            columns.append(new.storedValues)
+            bodies.append(ByteBuffer(bytes: new.body))
+        }
+        var binds = PostgresBindings()
+        let (arguments, names) = columns.bind(into: &binds, keeps: false)
+        binds.append(bodies)
+        let columnList = RequestColumns.accepted.names.joined(separator: ", ")
+        let values = RequestColumns.accepted.names.map { ColumnArrays.value($0, in: "u") }.joined(separator: ", ")
+        let query = PostgresQuery(
+            unsafeSQL: """
+                INSERT INTO deferred_requests (\(columnList), body)
+                SELECT \(values), u.body
+                FROM unnest(\(arguments.joined(separator: ", ")), $\(binds.count)::BYTEA[]) WITH ORDINALITY
+                    AS u(\(names.joined(separator: ", ")), body, position)
                 ORDER BY u.position
                 ON CONFLICT (owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING id
-                """, logger: logger)
+                """, binds: binds)
+        do {
+            var inserted: Set<String> = []
+            let rows = try await client.query(query, logger: logger)
             for try await id in rows.decode(String.self) { inserted.insert(id) }
             var results: [Result<AcceptResult, any Error>] = []
             for new in group {
@@ -142,39 +143,5 @@ extension PostgresStore {
                 """, logger: logger
             ).collect().count > 0
         }
-    }
-}
-
-/// The rows of one group of accepts, as one array per column. (Absent values travel as empty strings.)
-private struct AcceptColumns {
-    var ids: [String] = []
-    var owners: [String] = []
-    var endpoints: [String] = []
-    var models: [String] = []
-    var createdAt: [Double] = []
-    var callbackURLs: [String] = []
-    var idempotencyKeys: [String] = []
-    var bodyDigests: [String] = []
-    var bodyBytes: [Int] = []
-    var lineBytes: [Int] = []
-    var deliveryStatuses: [String] = []
-    var bodies: [ByteBuffer] = []
-    var policies: [String] = []
-
-    mutating func append(_ new: NewDeferredRequest) {
-        let record = new.record
-        ids.append(record.id)
-        owners.append(record.owner)
-        endpoints.append(record.endpoint)
-        models.append(record.model)
-        createdAt.append(record.createdAt)
-        callbackURLs.append(record.callbackURL ?? "")
-        idempotencyKeys.append(record.idempotencyKey ?? "")
-        bodyDigests.append(record.bodyDigest)
-        bodyBytes.append(new.body.count)
-        lineBytes.append(new.lineBytes)
-        deliveryStatuses.append(record.delivery.status.rawValue)
-        bodies.append(ByteBuffer(bytes: new.body))
-        policies.append(record.policy ?? "")
     }
 }

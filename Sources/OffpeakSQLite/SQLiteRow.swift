@@ -23,3 +23,14 @@ extension DeferredRequest {
 extension BatchRecord {
     init(sqlite row: Row) throws { try self.init(row: SQLiteRow(row: row)) }
 }
+
+extension StoredValue {
+    /// As GRDB binds it.
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .text(let value): value.databaseValue
+        case .integer(let value): value.databaseValue
+        case .real(let value): value.databaseValue
+        }
+    }
+}

@@ -43,7 +43,6 @@ extension SQLiteStore {
     {
         guard !settlements.isEmpty else { return [] }
         return try await pool.write { db in
-            let finish = try Finishing.statement(in: db, guard: "id = ? AND batch_id = ? AND status = 'submitted'")
             let requeue = try db.cachedStatement(
                 sql: """
                     UPDATE deferred_requests SET status = 'queued', batch_id = NULL, batch_line = NULL,
@@ -54,7 +53,8 @@ extension SQLiteStore {
             for (id, settlement) in settlements {
                 switch settlement {
                 case .finish(let outcome):
-                    if try Finishing.apply(outcome, id: id, now: now, with: finish, guardArguments: [id, batchID], in: db) {
+                    let inBatch = "id = ? AND batch_id = ? AND status = 'submitted'"
+                    if try Finishing.apply(outcome, id: id, now: now, guard: inBatch, guardArguments: [id, batchID], in: db) {
                         finished.insert(id)
                     }
                 case .requeue(let refund):

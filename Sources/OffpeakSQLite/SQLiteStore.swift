@@ -59,18 +59,7 @@ public struct SQLiteStore: DeferredStore {
             return existing.bodyDigest == record.bodyDigest ? .existing(existing) : .conflict(existing)
         }
         // A cached statement: compiling the SQL again for every request costs more than the insert.
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO deferred_requests (id, owner, endpoint, model, status, created_at, attempts,
-                    callback_url, idempotency_key, body_digest, body_bytes, line_bytes, delivery_status, policy)
-                VALUES (?, ?, ?, ?, 'queued', ?, 0, ?, ?, ?, ?, ?, ?, ?)
-                """
-        ).execute(
-            arguments: [
-                record.id, record.owner, record.endpoint, record.model, record.createdAt, record.callbackURL,
-                record.idempotencyKey, record.bodyDigest, new.body.count, new.lineBytes, record.delivery.status.rawValue,
-                record.policy,
-            ])
+        try db.cachedStatement(sql: insertRequest).execute(arguments: StatementArguments(new.storedValues.map(\.databaseValue)))
         try db.cachedStatement(sql: "INSERT INTO request_bodies (seq, body) VALUES (last_insert_rowid(), ?)")
             .execute(arguments: [Data(new.body)])
         return .created(record)
@@ -140,9 +129,9 @@ public struct SQLiteStore: DeferredStore {
         try await pool.write { db in
             switch answer {
             case .result(let finish):
-                let statement = try Finishing.statement(
-                    in: db, guard: "id = ? AND status = 'cancelled' AND served_by = 'realtime-fallback'")
-                return try Finishing.apply(finish, id: id, now: now, with: statement, guardArguments: [id], in: db)
+                return try Finishing.apply(
+                    finish, id: id, now: now, guard: "id = ? AND status = 'cancelled' AND served_by = 'realtime-fallback'",
+                    guardArguments: [id], in: db)
             case .noted(let reason):
                 try db.execute(
                     sql: """
@@ -156,33 +145,32 @@ public struct SQLiteStore: DeferredStore {
     }
 }
 
-/// Applying a `RequestFinish`: one statement for every way a request ends, each with its own guard.
-enum Finishing {
-    static func statement(in db: Database, guard condition: String) throws -> Statement {
-        try db.cachedStatement(
-            sql: """
-                UPDATE deferred_requests SET status = ?, completed_at = ?, response_status = ?, response_request_id = ?,
-                    error_code = ?, error_message = ?, prompt_tokens = ?, completion_tokens = ?, served_by = ?,
-                    served_reason = COALESCE(?, served_reason),
-                    delivery_status = CASE WHEN ? THEN 'pending' ELSE delivery_status END,
-                    delivery_next_at = CASE WHEN ? THEN ? ELSE delivery_next_at END
-                WHERE \(condition)
-                RETURNING seq
-                """)
-    }
+/// The statement that stores a new request (Core names its columns and values).
+let insertRequest = """
+    INSERT INTO deferred_requests (\(RequestColumns.accepted.names.joined(separator: ", ")))
+    VALUES (\(RequestColumns.accepted.names.map { _ in "?" }.joined(separator: ", ")))
+    """
 
+/// Applying a `RequestFinish`: the columns Core changes, each statement with its own guard.
+enum Finishing {
     /// True when the guard held and the request ended; its response body is kept beside it.
     static func apply(
-        _ finish: RequestFinish, id: String, now: Timestamp, with statement: Statement, guardArguments: StatementArguments,
+        _ finish: RequestFinish, id: String, now: Timestamp, guard condition: String, guardArguments: StatementArguments,
         in db: Database
     ) throws -> Bool {
-        var arguments: StatementArguments = [
-            finish.status.rawValue, now, finish.response?.statusCode, finish.response?.requestID, finish.error?.code,
-            finish.error?.message, finish.usage?.promptTokens, finish.usage?.completionTokens, finish.servedBy.rawValue,
-            finish.servedReason, finish.deliveryDue, finish.deliveryDue, now,
-        ]
-        arguments += guardArguments
-        guard let seq = try Int64.fetchOne(statement, arguments: arguments) else { return false }
+        var assignments: [String] = []
+        var arguments: [DatabaseValue] = []
+        for (name, change) in zip(RequestColumns.finished.names, finish.storedChanges(now: now)) {
+            guard let change else { continue }
+            assignments.append("\(name) = ?")
+            arguments.append(change.databaseValue)
+        }
+        // A few shapes only (with or without a callback due, a reason): each compiled once.
+        let statement = try db.cachedStatement(
+            sql: "UPDATE deferred_requests SET \(assignments.joined(separator: ", ")) WHERE \(condition) RETURNING seq")
+        var all = StatementArguments(arguments)
+        all += guardArguments
+        guard let seq = try Int64.fetchOne(statement, arguments: all) else { return false }
         if let body = finish.response?.body {
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO response_bodies (seq, body) VALUES (?, ?)")
                 .execute(arguments: [seq, Data(body)])

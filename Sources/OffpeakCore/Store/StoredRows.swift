@@ -37,6 +37,71 @@ public enum RequestColumns {
     }
 }
 
+/// A value as a SQL store keeps it in one column (bodies are kept apart, as each backend chooses).
+public enum StoredValue: Sendable, Equatable {
+    case text(String?)
+    case integer(Int?)
+    case real(Double?)
+}
+
+/// The kind of a column's values.
+public enum StoredKind: Sendable {
+    case text, integer, real
+}
+
+/// The columns a transition writes, in order, with their kinds: a backend builds its statement
+/// from them, and binds the values Core gives in the same order.
+public struct StoredColumns: Sendable {
+    public let names: [String]
+    public let kinds: [StoredKind]
+
+    init(_ columns: KeyValuePairs<String, StoredKind>) {
+        names = columns.map(\.key)
+        kinds = columns.map(\.value)
+    }
+}
+
+extension RequestColumns {
+    /// What a new request is stored with (its body apart): `NewDeferredRequest.storedValues`.
+    public static let accepted = StoredColumns([
+        "id": .text, "owner": .text, "endpoint": .text, "model": .text, "status": .text, "created_at": .real,
+        "attempts": .integer, "callback_url": .text, "idempotency_key": .text, "body_digest": .text, "body_bytes": .integer,
+        "line_bytes": .integer, "delivery_status": .text, "policy": .text,
+    ])
+
+    /// What a request's end changes (its response body apart): `RequestFinish.storedChanges(now:)`.
+    public static let finished = StoredColumns([
+        "status": .text, "completed_at": .real, "response_status": .integer, "response_request_id": .text,
+        "error_code": .text, "error_message": .text, "prompt_tokens": .integer, "completion_tokens": .integer,
+        "served_by": .text, "served_reason": .text, "delivery_status": .text, "delivery_next_at": .real,
+    ])
+}
+
+extension NewDeferredRequest {
+    /// The values of `RequestColumns.accepted`: a new request is queued, with no attempt yet.
+    public var storedValues: [StoredValue] {
+        [
+            .text(record.id), .text(record.owner), .text(record.endpoint), .text(record.model),
+            .text(DeferredStatus.queued.rawValue), .real(record.createdAt), .integer(0), .text(record.callbackURL),
+            .text(record.idempotencyKey), .text(record.bodyDigest), .integer(body.count), .integer(lineBytes),
+            .text(record.delivery.status.rawValue), .text(record.policy),
+        ]
+    }
+}
+
+extension RequestFinish {
+    /// The changes of `RequestColumns.finished`; nil keeps the row's value (no reason given, no
+    /// callback due).
+    public func storedChanges(now: Timestamp) -> [StoredValue?] {
+        [
+            .text(status.rawValue), .real(now), .integer(response?.statusCode), .text(response?.requestID), .text(error?.code),
+            .text(error?.message), .integer(usage?.promptTokens), .integer(usage?.completionTokens), .text(servedBy.rawValue),
+            servedReason.map { .text($0) }, deliveryDue ? .text(DeliveryStatus.pending.rawValue) : nil,
+            deliveryDue ? .real(now) : nil,
+        ]
+    }
+}
+
 /// The columns of `batches`.
 public enum BatchColumns {
     public static let names = [
