@@ -122,8 +122,7 @@ struct PolicyDeferral: Sendable {
         let response = StoredResponse(statusCode: answer.status, requestID: answer.requestID, body: answer.body)
         let finish = RequestFinish.realtime(response, reason: reason, hasCallback: request.callbackURL != nil)
         var recorded = request
-        recorded.status = finish.status
-        recorded.response = response
+        recorded.apply(finish, now: clock.now())
         do {
             // A withdrawn request takes the answer as its result; one in a batch only notes it.
             try await store.recordRealtimeAnswer(id: request.id, withdrawn ? .result(finish) : .noted(reason: reason), now: clock.now())

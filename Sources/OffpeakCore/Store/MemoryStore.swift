@@ -117,17 +117,8 @@ public final class MemoryStore: DeferredStore {
     }
 
     static func apply(_ finish: RequestFinish, to entry: inout Entry, now: Timestamp) {
-        entry.record.status = finish.status
-        entry.record.completedAt = now
-        entry.record.response = finish.response
-        entry.record.error = finish.error
-        entry.record.usage = finish.usage
-        entry.record.servedBy = finish.servedBy
-        if let reason = finish.servedReason { entry.record.servedReason = reason }
-        if finish.deliveryDue {
-            entry.record.delivery.status = .pending
-            entry.deliveryNextAt = now
-        }
+        entry.record.apply(finish, now: now)
+        if finish.deliveryDue { entry.deliveryNextAt = now }
     }
 
     // MARK: BatchQueue
@@ -203,13 +194,12 @@ public final class MemoryStore: DeferredStore {
         async throws
     {
         state.withLock { state in
-            guard var batch = state.batches[batchID] else { return }
-            batch.record.state = .live
-            batch.record.upstreamID = upstreamID
-            batch.record.upstreamStatus = upstreamStatus
-            batch.record.nextPollAt = nextPollAt
-            batch.leaseHolder = nil
-            state.batches[batchID] = batch
+            Self.release(batchID, in: &state) { batch in
+                batch.state = .live
+                batch.upstreamID = upstreamID
+                batch.upstreamStatus = upstreamStatus
+                batch.nextPollAt = nextPollAt
+            }
             for (id, entry) in state.requests where entry.record.batchID == batchID && entry.record.status == .submitted {
                 state.requests[id]!.record.upstreamBatchID = upstreamID
             }
@@ -230,13 +220,20 @@ public final class MemoryStore: DeferredStore {
             for (id, entry) in state.requests where entry.record.batchID == batchID && entry.record.status == .submitted {
                 Self.requeue(&state.requests[id]!, refund: 1, floor: true)
             }
-            guard var batch = state.batches[batchID] else { return }
-            batch.record.state = .abandoned
-            batch.record.endedAt = now
-            batch.record.nextPollAt = nil
-            batch.leaseHolder = nil
-            state.batches[batchID] = batch
+            Self.release(batchID, in: &state) { batch in
+                batch.state = .abandoned
+                batch.endedAt = now
+                batch.nextPollAt = nil
+            }
         }
+    }
+
+    /// Changes a batch and gives its lease up.
+    static func release(_ batchID: String, in state: inout State, _ change: (inout BatchRecord) -> Void) {
+        guard var batch = state.batches[batchID] else { return }
+        change(&batch.record)
+        batch.leaseHolder = nil
+        state.batches[batchID] = batch
     }
 
     static func requeue(_ entry: inout Entry, refund: Int, floor: Bool = false) {
@@ -290,9 +287,10 @@ public final class MemoryStore: DeferredStore {
 
     public func recordPoll(batchID: String, upstreamStatus: UpstreamBatchStatus, nextPollAt: Timestamp) async throws {
         state.withLock { state in
-            state.batches[batchID]?.record.upstreamStatus = upstreamStatus
-            state.batches[batchID]?.record.nextPollAt = nextPollAt
-            state.batches[batchID]?.leaseHolder = nil
+            Self.release(batchID, in: &state) { batch in
+                batch.upstreamStatus = upstreamStatus
+                batch.nextPollAt = nextPollAt
+            }
         }
     }
 
@@ -332,13 +330,12 @@ public final class MemoryStore: DeferredStore {
 
     public func endBatch(batchID: String, upstreamStatus: UpstreamBatchStatus, now: Timestamp) async throws {
         state.withLock { state in
-            guard var batch = state.batches[batchID] else { return }
-            batch.record.state = .ended
-            batch.record.upstreamStatus = upstreamStatus
-            batch.record.endedAt = now
-            batch.record.nextPollAt = nil
-            batch.leaseHolder = nil
-            state.batches[batchID] = batch
+            Self.release(batchID, in: &state) { batch in
+                batch.state = .ended
+                batch.upstreamStatus = upstreamStatus
+                batch.endedAt = now
+                batch.nextPollAt = nil
+            }
         }
     }
 

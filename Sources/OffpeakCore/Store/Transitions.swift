@@ -32,6 +32,21 @@ public struct RequestFinish: Sendable, Equatable {
     }
 }
 
+extension DeferredRequest {
+    /// The request as `finish` leaves it at `now`: what every store records
+    /// (`RequestFinish.storedChanges(now:)` is the same change, column by column).
+    public mutating func apply(_ finish: RequestFinish, now: Timestamp) {
+        status = finish.status
+        completedAt = now
+        response = finish.response
+        error = finish.error
+        usage = finish.usage
+        servedBy = finish.servedBy
+        if let reason = finish.servedReason { servedReason = reason }
+        if finish.deliveryDue { delivery.status = .pending }
+    }
+}
+
 /// What becomes of one request of an ended batch, as the store applies it.
 public enum Settlement: Sendable, Equatable {
     case finish(RequestFinish)

@@ -28,12 +28,7 @@ import Testing
 
             func accept(_ count: Int, from start: Int) async throws {
                 for index in start..<(start + count) {
-                    let body = Array(#"{"model":"qwen-plus","messages":[{"role":"user","content":"item \#(index)"}]}"#.utf8)
-                    _ = try await store.accept(NewDeferredRequest(
-                        record: DeferredRequest(
-                            id: "dfr_\(index)", owner: "", endpoint: "/v1/chat/completions", model: "qwen-plus", createdAt: clock.now(),
-                            bodyDigest: "\(index)", bodyBytes: body.count),
-                        body: body))
+                    try await store.acceptChat(id: "dfr_\(index)", content: "item \(index)", at: clock.now())
                 }
             }
 
@@ -74,12 +69,7 @@ import Testing
                 store: store, provider: provider,
                 configuration: .init(policy: FlushPolicy(maxRequests: 10, maxBytes: 1 << 20, maxAge: 0), retry: RetryPolicy(maxAttempts: 1)),
                 clock: clock, logger: Logger(label: "flusher"))
-            let body = Array(#"{"model":"qwen-plus","messages":[{"role":"user","content":"once"}]}"#.utf8)
-            _ = try await store.accept(NewDeferredRequest(
-                record: DeferredRequest(
-                    id: "dfr_once", owner: "", endpoint: "/v1/chat/completions", model: "qwen-plus", createdAt: clock.now(),
-                    bodyDigest: "d", bodyBytes: body.count),
-                body: body))
+            try await store.acceptChat(id: "dfr_once", content: "once", at: clock.now())
             // The create call fails more often than the flusher retries it (once).
             _ = try await TestHTTP.post(
                 upstream.replacingOccurrences(of: "/v1", with: "/sim/faults"), json: ["endpoint": "create", "status": 500, "count": 1])
@@ -110,12 +100,7 @@ import Testing
                     policy: FlushPolicy(maxRequests: 10, maxBytes: 1 << 20, maxAge: 0),
                     retry: RetryPolicy(maxAttempts: 1, baseDelay: 2, maxDelay: 8)),
                 clock: clock, logger: Logger(label: "flusher"))
-            let body = Array(#"{"model":"qwen-plus","messages":[{"role":"user","content":"later"}]}"#.utf8)
-            _ = try await store.accept(NewDeferredRequest(
-                record: DeferredRequest(
-                    id: "dfr_later", owner: "", endpoint: "/v1/chat/completions", model: "qwen-plus", createdAt: clock.now(),
-                    bodyDigest: "d", bodyBytes: body.count),
-                body: body))
+            try await store.acceptChat(id: "dfr_later", content: "later", at: clock.now())
             _ = try await TestHTTP.post(
                 upstream.replacingOccurrences(of: "/v1", with: "/sim/faults"), json: ["endpoint": "upload", "status": 503, "count": 2])
 

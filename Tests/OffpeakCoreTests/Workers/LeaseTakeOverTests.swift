@@ -14,14 +14,7 @@ import Testing
             let store = MemoryStore()
             let clock = ManualClock()
             let provider = HTTPBatchProvider(client: TestHTTP.client, baseURL: upstream, apiKey: "sk-test")
-            for index in 0..<3 {
-                let body = Array(#"{"model":"qwen-plus","messages":[{"role":"user","content":"item \#(index)"}]}"#.utf8)
-                _ = try await store.accept(NewDeferredRequest(
-                    record: DeferredRequest(
-                        id: "dfr_\(index)", owner: "", endpoint: "/v1/chat/completions", model: "qwen-plus", createdAt: clock.now(),
-                        bodyDigest: "\(index)", bodyBytes: body.count),
-                    body: body))
-            }
+            for index in 0..<3 { try await store.acceptChat(id: "dfr_\(index)", content: "item \(index)", at: clock.now()) }
             // Instance A claims the requests into a batch and dies before uploading it.
             let group = GroupKey(endpoint: "/v1/chat/completions", model: "qwen-plus")
             _ = try await store.claimBatch(
