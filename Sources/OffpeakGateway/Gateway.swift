@@ -66,7 +66,12 @@ public enum Gateway {
         let workers: [any Service] = [flusher, poller, dispatcher]
         app.addServices(workers.map { AfterStartup($0, gate: started) })
         app.beforeServerStarts {
-            try await store.migrate()
+            do {
+                try await store.migrate()
+            } catch {
+                logger.critical("could not prepare the store; stopping", metadata: ["error": "\(String(reflecting: error))"])
+                throw error
+            }
             started.set(try await WebhookSecrets.resolve(configured: configuration.webhookSecret, store: store, logger: logger))
         }
         return app

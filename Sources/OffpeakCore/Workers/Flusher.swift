@@ -242,7 +242,6 @@ public final class Flusher<Clock: WorkerClock>: Service {
     }
 
     private func upload(_ batch: BatchRecord) async throws -> String {
-        if let existing = batch.inputFileID { return existing }
         let store = self.store
         let batchID = batch.id
         let makeReader: @Sendable () -> ChunkReader = {
