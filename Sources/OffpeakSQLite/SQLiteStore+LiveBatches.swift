@@ -49,12 +49,12 @@ extension SQLiteStore {
                         upstream_batch_id = NULL, submitted_at = NULL, attempts = attempts - ?
                     WHERE id = ? AND batch_id = ? AND status = 'submitted'
                     """)
+            let inBatch = try Finishing.statement(in: db, guard: "id = ? AND batch_id = ? AND status = 'submitted'")
             var finished: Set<String> = []
             for (id, settlement) in settlements {
                 switch settlement {
                 case .finish(let outcome):
-                    let inBatch = "id = ? AND batch_id = ? AND status = 'submitted'"
-                    if try Finishing.apply(outcome, id: id, now: now, guard: inBatch, guardArguments: [id, batchID], in: db) {
+                    if try Finishing.apply(outcome, now: now, with: inBatch, guardArguments: [id, batchID], in: db) {
                         finished.insert(id)
                     }
                 case .requeue(let refund):

@@ -129,9 +129,9 @@ public struct SQLiteStore: DeferredStore {
         try await pool.write { db in
             switch answer {
             case .result(let finish):
-                return try Finishing.apply(
-                    finish, id: id, now: now, guard: "id = ? AND status = 'cancelled' AND served_by = 'realtime-fallback'",
-                    guardArguments: [id], in: db)
+                let withdrawn = try Finishing.statement(
+                    in: db, guard: "id = ? AND status = 'cancelled' AND served_by = 'realtime-fallback'")
+                return try Finishing.apply(finish, now: now, with: withdrawn, guardArguments: [id], in: db)
             case .noted(let reason):
                 try db.execute(
                     sql: """
@@ -151,26 +151,29 @@ let insertRequest = """
     VALUES (\(RequestColumns.accepted.names.map { _ in "?" }.joined(separator: ", ")))
     """
 
-/// Applying a `RequestFinish`: the columns Core changes, each statement with its own guard.
+/// Applying a `RequestFinish`: the columns Core changes (each kept where Core gives no value), one
+/// statement a guard, compiled once.
 enum Finishing {
+    static let assignments = RequestColumns.finished.names.map { "\($0) = CASE WHEN ? THEN \($0) ELSE ? END" }
+        .joined(separator: ", ")
+
+    static func statement(in db: Database, guard condition: String) throws -> Statement {
+        try db.cachedStatement(sql: "UPDATE deferred_requests SET \(assignments) WHERE \(condition) RETURNING seq")
+    }
+
     /// True when the guard held and the request ended; its response body is kept beside it.
     static func apply(
-        _ finish: RequestFinish, id: String, now: Timestamp, guard condition: String, guardArguments: StatementArguments,
+        _ finish: RequestFinish, now: Timestamp, with statement: Statement, guardArguments: [any DatabaseValueConvertible],
         in db: Database
     ) throws -> Bool {
-        var assignments: [String] = []
         var arguments: [DatabaseValue] = []
-        for (name, change) in zip(RequestColumns.finished.names, finish.storedChanges(now: now)) {
-            guard let change else { continue }
-            assignments.append("\(name) = ?")
-            arguments.append(change.databaseValue)
+        arguments.reserveCapacity(RequestColumns.finished.names.count * 2 + guardArguments.count)
+        for change in finish.storedChanges(now: now) {
+            arguments.append((change == nil).databaseValue)
+            arguments.append(change?.databaseValue ?? .null)
         }
-        // A few shapes only (with or without a callback due, a reason): each compiled once.
-        let statement = try db.cachedStatement(
-            sql: "UPDATE deferred_requests SET \(assignments.joined(separator: ", ")) WHERE \(condition) RETURNING seq")
-        var all = StatementArguments(arguments)
-        all += guardArguments
-        guard let seq = try Int64.fetchOne(statement, arguments: all) else { return false }
+        arguments += guardArguments.map(\.databaseValue)
+        guard let seq = try Int64.fetchOne(statement, arguments: StatementArguments(arguments)) else { return false }
         if let body = finish.response?.body {
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO response_bodies (seq, body) VALUES (?, ?)")
                 .execute(arguments: [seq, Data(body)])
