@@ -96,6 +96,12 @@ enum PostgresMigrations {
                 "ALTER TABLE deferred_requests ADD COLUMN served_by TEXT",
                 "ALTER TABLE deferred_requests ADD COLUMN served_reason TEXT",
             ]),
+        Migration(
+            version: 3, name: "token details",
+            statements: [
+                "ALTER TABLE deferred_requests ADD COLUMN cached_tokens BIGINT",
+                "ALTER TABLE deferred_requests ADD COLUMN reasoning_tokens BIGINT",
+            ]),
     ]
 
     /// Brings the schema up to date; returns the versions it applied.

@@ -109,6 +109,13 @@ enum SQLiteMigrations {
                     ALTER TABLE deferred_requests DROP COLUMN response_body;
                     """)
         }
+        migrator.registerMigration("v7: token details") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE deferred_requests ADD COLUMN cached_tokens INTEGER;
+                    ALTER TABLE deferred_requests ADD COLUMN reasoning_tokens INTEGER;
+                    """)
+        }
         return migrator
     }
 }

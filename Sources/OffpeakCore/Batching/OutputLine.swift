@@ -45,10 +45,23 @@ public struct OutputLine: Sendable, Equatable {
         return OutputLine(customID: customID, response: response, error: error, usage: usage)
     }
 
-    /// The token counts of a chat completion's body, if it has them.
+    /// The token counts of an answer's body, if it has them: chat completions and completions
+    /// (`prompt_tokens`, `completion_tokens` and their details), embeddings (`prompt_tokens`),
+    /// responses (`input_tokens`, `output_tokens` and their details) and Anthropic messages
+    /// (`input_tokens` without the cache reads, `cache_read_input_tokens`).
     public static func usage(in body: JSONObjectView) -> TokenUsage? {
         guard let usage = body.object("usage") else { return nil }
-        return TokenUsage(promptTokens: usage.int("prompt_tokens") ?? 0, completionTokens: usage.int("completion_tokens") ?? 0)
+        let cacheReads = usage.int("cache_read_input_tokens") ?? 0
+        let cached =
+            usage.object("prompt_tokens_details")?.int("cached_tokens") ?? usage.object("input_tokens_details")?.int("cached_tokens")
+            ?? cacheReads
+        let reasoning =
+            usage.object("completion_tokens_details")?.int("reasoning_tokens")
+            ?? usage.object("output_tokens_details")?.int("reasoning_tokens") ?? 0
+        return TokenUsage(
+            promptTokens: (usage.int("prompt_tokens") ?? usage.int("input_tokens") ?? 0) + cacheReads,
+            completionTokens: usage.int("completion_tokens") ?? usage.int("output_tokens") ?? 0,
+            cachedTokens: cached, reasoningTokens: reasoning)
     }
 
     public static func usage(in body: [UInt8]) -> TokenUsage? {

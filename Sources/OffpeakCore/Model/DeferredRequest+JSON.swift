@@ -54,6 +54,17 @@ extension DeferredRequest {
         } else {
             writer.null()
         }
+        writer.key("usage")
+        if let usage {
+            writer.beginObject()
+            writer.field("prompt_tokens", usage.promptTokens)
+            writer.field("completion_tokens", usage.completionTokens)
+            writer.field("cached_tokens", usage.cachedTokens)
+            writer.field("reasoning_tokens", usage.reasoningTokens)
+            writer.endObject()
+        } else {
+            writer.null()
+        }
         // Beyond the contract's object: how it was answered, and the policy that deferred it.
         writer.field("served_by", servedBy?.rawValue)
         writer.field("served_reason", servedReason)

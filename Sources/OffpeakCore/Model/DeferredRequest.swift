@@ -39,14 +39,22 @@ public struct DeferredError: Sendable, Equatable {
     }
 }
 
-/// Token counts of a completed request, kept for the demo's and the cost report's arithmetic.
+/// Token counts of a completed request, as the provider reported them (contract section 9).
 public struct TokenUsage: Sendable, Equatable {
+    /// Input tokens, cached ones included.
     public var promptTokens: Int
+    /// Output tokens, reasoning ones included.
     public var completionTokens: Int
+    /// Of the prompt tokens, those read from the provider's context cache.
+    public var cachedTokens: Int
+    /// Of the completion tokens, those spent thinking.
+    public var reasoningTokens: Int
 
-    public init(promptTokens: Int, completionTokens: Int) {
+    public init(promptTokens: Int, completionTokens: Int, cachedTokens: Int = 0, reasoningTokens: Int = 0) {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
+        self.cachedTokens = cachedTokens
+        self.reasoningTokens = reasoningTokens
     }
 }
 

@@ -27,7 +27,7 @@ public enum RequestColumns {
         "id", "owner", "endpoint", "model", "status", "created_at", "submitted_at", "completed_at", "attempts", "batch_id",
         "upstream_batch_id", "callback_url", "idempotency_key", "body_digest", "body_bytes", "response_status",
         "response_request_id", "response_body", "error_code", "error_message", "prompt_tokens", "completion_tokens",
-        "delivery_status", "delivery_attempts", "delivery_last_status", "delivery_last_error", "policy", "served_by",
+        "cached_tokens", "reasoning_tokens", "delivery_status", "delivery_attempts", "delivery_last_status", "delivery_last_error", "policy", "served_by",
         "served_reason",
     ]
 
@@ -73,7 +73,7 @@ extension RequestColumns {
     public static let finished = StoredColumns([
         "status": .text, "completed_at": .real, "response_status": .integer, "response_request_id": .text,
         "error_code": .text, "error_message": .text, "prompt_tokens": .integer, "completion_tokens": .integer,
-        "served_by": .text, "served_reason": .text, "delivery_status": .text, "delivery_next_at": .real,
+        "cached_tokens": .integer, "reasoning_tokens": .integer, "served_by": .text, "served_reason": .text, "delivery_status": .text, "delivery_next_at": .real,
     ])
 }
 
@@ -95,7 +95,8 @@ extension RequestFinish {
     public func storedChanges(now: Timestamp) -> [StoredValue?] {
         [
             .text(status.rawValue), .real(now), .integer(response?.statusCode), .text(response?.requestID), .text(error?.code),
-            .text(error?.message), .integer(usage?.promptTokens), .integer(usage?.completionTokens), .text(servedBy.rawValue),
+            .text(error?.message), .integer(usage?.promptTokens), .integer(usage?.completionTokens),
+            .integer(usage?.cachedTokens), .integer(usage?.reasoningTokens), .text(servedBy.rawValue),
             servedReason.map { .text($0) }, deliveryDue ? .text(DeliveryStatus.pending.rawValue) : nil,
             deliveryDue ? .real(now) : nil,
         ]
@@ -137,7 +138,11 @@ extension DeferredRequest {
                     statusCode: $0, requestID: try row.text("response_request_id"), body: try row.blob("response_body") ?? [])
             },
             error: try errorCode.map { DeferredError(code: $0, message: try row.text("error_message") ?? "") },
-            usage: try promptTokens.map { TokenUsage(promptTokens: $0, completionTokens: try row.integer("completion_tokens") ?? 0) },
+            usage: try promptTokens.map {
+                TokenUsage(
+                    promptTokens: $0, completionTokens: try row.integer("completion_tokens") ?? 0,
+                    cachedTokens: try row.integer("cached_tokens") ?? 0, reasoningTokens: try row.integer("reasoning_tokens") ?? 0)
+            },
             delivery: DeliveryState(
                 status: DeliveryStatus(rawValue: try row.required("delivery_status", row.text)) ?? .none,
                 attempts: try row.required("delivery_attempts", row.integer),

@@ -142,7 +142,7 @@ import Testing
             let response = StoredResponse(statusCode: 200, requestID: "r", body: Array(#"{"id":"x"}"#.utf8))
             let failure = StoredResponse(statusCode: 400, requestID: nil, body: Array(#"{"error":{}}"#.utf8))
             let done = RequestFinish(
-                status: .completed, response: response, error: nil, usage: TokenUsage(promptTokens: 5, completionTokens: 7),
+                status: .completed, response: response, error: nil, usage: TokenUsage(promptTokens: 5, completionTokens: 7, cachedTokens: 2, reasoningTokens: 3),
                 servedBy: .batch, deliveryDue: false)
             let refused = RequestFinish(
                 status: .failed, response: failure, error: DeferredError(code: "invalid_request", message: "bad"), usage: nil,
@@ -154,7 +154,7 @@ import Testing
             let first = try await store.settle(batchID: "bat_1", settlements, now: 3000)
             #expect(first == ["dfr_0", "dfr_cb"])
             let completed = try await store.request(id: "dfr_0", owner: "o")
-            #expect(completed?.usage == TokenUsage(promptTokens: 5, completionTokens: 7))
+            #expect(completed?.usage == TokenUsage(promptTokens: 5, completionTokens: 7, cachedTokens: 2, reasoningTokens: 3))
             #expect(completed?.response == response && completed?.error == nil)
             let failed = try await store.request(id: "dfr_cb", owner: "o")
             #expect(failed?.status == .failed && failed?.error == DeferredError(code: "invalid_request", message: "bad"))
