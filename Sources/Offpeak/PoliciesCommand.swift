@@ -21,6 +21,12 @@ struct PoliciesCommand: ParsableCommand {
             let policies = try PolicyFile.load(path: path)
             print("\(policies.rules.count) rule(s) in \(path), first match wins; calls no rule matches pass through:")
             for line in PolicyFile.describe(policies) { print("  " + line) }
+            if let prices = try PriceFile.load(path: path) {
+                print("\(prices.models.count) model price(s) in \(prices.currency) per million tokens, batch × \(prices.batchMultiplier):")
+                for (glob, price) in prices.models {
+                    print("  \(glob): input \(price.input), output \(price.output)" + (price.cachedInput.map { ", cached input \($0)" } ?? ""))
+                }
+            }
         } catch {
             FileHandle.standardError.write(Data("offpeak: \(error)\n".utf8))
             throw ExitCode(2)

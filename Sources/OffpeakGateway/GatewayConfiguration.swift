@@ -28,6 +28,8 @@ public struct GatewayConfiguration: Sendable {
     /// The policy file (`OFFPEAK_CONFIG` / `--config`), and the deferral rules read from it.
     public var configPath: String?
     public var policies = DeferralPolicies()
+    /// The prices in force: the config file's `prices` section over the shipped defaults.
+    public var prices = PriceTable()
 
     public init() {}
 
@@ -63,7 +65,10 @@ public struct GatewayConfiguration: Sendable {
         webhookTimeout = try Self.seconds(reader.string(forKey: "webhook.timeout", default: "15"), "webhook timeout")
         lease = try Self.seconds(reader.string(forKey: "lease", default: "30"), "lease")
         configPath = reader.string(forKey: "config")
-        if let configPath, !configPath.isEmpty { policies = try PolicyFile.load(path: configPath) }
+        if let configPath, !configPath.isEmpty {
+            policies = try PolicyFile.load(path: configPath)
+            if let overrides = try PriceFile.load(path: configPath) { prices = prices.overridden(by: overrides) }
+        }
         try validate()
     }
 

@@ -40,10 +40,11 @@ public enum PolicyFile {
         guard let document = root as? [String: Any] else {
             throw Invalid(description: "\(source) must be a mapping with a `policies` list")
         }
-        for key in document.keys where key != "policies" {
-            throw Invalid(description: "\(source): unknown top-level key `\(key)` (only `policies` is read)")
+        for key in document.keys where !topLevelKeys.contains(key) {
+            throw Invalid(description: "\(source): unknown top-level key `\(key)` (policies and prices are read)")
         }
-        guard let list = document["policies"] as? [Any] else {
+        // The prices are read by `PriceFile`, which keeps the order of their globs.
+        guard let list = (document["policies"] ?? [Any]()) as? [Any] else {
             throw Invalid(description: "\(source): `policies` must be a list of rules")
         }
         var names = Set<String>()
@@ -58,6 +59,7 @@ public enum PolicyFile {
         return DeferralPolicies(rules: rules)
     }
 
+    static let topLevelKeys: Set<String> = ["policies", "prices"]
     static let ruleKeys: Set<String> = ["name", "match", "action", "hold", "deadline", "fallback", "stream", "undeferrable"]
     static let matchKeys: Set<String> = ["keys", "models", "paths", "headers"]
 

@@ -1,0 +1,67 @@
+import Foundation
+import OffpeakCore
+import Testing
+
+/// The contract's cost formula, to the pico-unit, and money that sums without drift.
+@Suite struct CostTests {
+    static let prices = PriceTable(
+        currency: "USD", batchMultiplier: Decimal(string: "0.5")!,
+        models: [
+            ("qwen-plus", ModelPrice(input: Decimal(string: "0.40")!, output: Decimal(string: "1.20")!, cachedInput: Decimal(string: "0.16")!)),
+            ("qwen-*", ModelPrice(input: Decimal(string: "0.05")!, output: Decimal(string: "0.20")!)),
+            ("text-embedding-*", ModelPrice(input: Decimal(string: "0.07")!)),
+        ])
+
+    @Test func cachedAndReasoningTokensArePricedAsTheContractSays() {
+        // (120 − 100) × 0.40 + 100 × 0.16 + 80 × 1.20 = 8 + 16 + 96 = 120 per million tokens.
+        let usage = TokenUsage(promptTokens: 120, completionTokens: 80, cachedTokens: 100, reasoningTokens: 50)
+        let batch = Cost(usage: usage, model: "qwen-plus", lane: .batch, completed: true, prices: Self.prices)
+        #expect(batch.priced && batch.currency == "USD")
+        #expect(batch.atListPrice == Money(picos: 120_000_000))
+        #expect(batch.billed == Money(picos: 60_000_000), "batch price: half the list price")
+        #expect(batch.saved == Money(picos: 60_000_000))
+        let realtime = Cost(usage: usage, model: "qwen-plus", lane: .realtime, completed: true, prices: Self.prices)
+        #expect(realtime.billed == realtime.atListPrice && realtime.saved == .zero)
+        let flex = Cost(usage: usage, model: "qwen-plus", lane: .flex, completed: true, prices: Self.prices)
+        #expect(flex.billed == batch.billed, "flex is priced at the batch rate")
+    }
+
+    @Test func cachedTokensWithoutACachedPriceAreInputTokensAndTheFirstGlobWins() {
+        let usage = TokenUsage(promptTokens: 1_000, completionTokens: 10, cachedTokens: 400)
+        // qwen-max falls to qwen-*: 1,000 × 0.05 + 10 × 0.20 = 52 per million.
+        let cost = Cost(usage: usage, model: "qwen-max", lane: .realtime, completed: true, prices: Self.prices)
+        #expect(cost.billed == Money(picos: 52_000_000))
+        let embedding = Cost(
+            usage: TokenUsage(promptTokens: 9, completionTokens: 0), model: "text-embedding-v4", lane: .batch, completed: true,
+            prices: Self.prices)
+        #expect(embedding.atListPrice == Money(picos: 630_000) && embedding.billed == Money(picos: 315_000))
+    }
+
+    @Test func anUnpricedModelIsNeverFreeAndAnUnfinishedRequestCostsNothing() {
+        let usage = TokenUsage(promptTokens: 10, completionTokens: 10)
+        let unpriced = Cost(usage: usage, model: "gpt-4o", lane: .batch, completed: true, prices: Self.prices)
+        #expect(!unpriced.priced && unpriced.billed == nil && unpriced.atListPrice == nil && unpriced.saved == nil)
+        let failed = Cost(usage: usage, model: "qwen-plus", lane: .batch, completed: false, prices: Self.prices)
+        #expect(failed.priced && failed.billed == .zero && failed.atListPrice == .zero)
+    }
+
+    @Test func moneySumsExactlyAndIsRoundedOnlyWhenShown() {
+        let third = Money(Decimal(string: "0.000000333333")!)
+        #expect(third.picos == 333_333)
+        let sum = (0..<3_000_000).reduce(Money.zero) { total, _ in total + third }
+        #expect(sum.picos == 999_999_000_000, "no drift over three million additions")
+        #expect(sum.formatted() == "0.999999" && sum.formatted(places: 3) == "1.000" && sum.formatted(places: 9) == "0.999999000")
+        #expect(Money(picos: 60_000_000).formatted() == "0.000060")
+        #expect(Money(Decimal(string: "0.0000000000005")!) == .zero, "half a pico rounds to even")
+    }
+
+    @Test func overridesComeFirstAndSetTheCurrencyAndMultiplier() {
+        let operatorPrices = PriceTable(
+            currency: "EUR", batchMultiplier: Decimal(string: "0.6")!,
+            models: [("qwen-plus", ModelPrice(input: 1, output: 1))])
+        let merged = Self.prices.overridden(by: operatorPrices)
+        #expect(merged.currency == "EUR" && merged.batchMultiplier == Decimal(string: "0.6")!)
+        #expect(merged.price(for: "qwen-plus") == ModelPrice(input: 1, output: 1))
+        #expect(merged.price(for: "qwen-turbo") == ModelPrice(input: Decimal(string: "0.05")!, output: Decimal(string: "0.20")!))
+    }
+}
