@@ -21,13 +21,7 @@ public enum PolicyFile {
     }
 
     public static func load(path: String) throws -> DeferralPolicies {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw Invalid(description: "cannot read the policy file \(path): \(error.localizedDescription)")
-        }
-        return try parse(text, source: path)
+        try parse(try ConfigFileText.read(path), source: path)
     }
 
     public static func parse(_ text: String, source: String = "the policy file") throws -> DeferralPolicies {

@@ -68,13 +68,7 @@ public enum PriceFile {
     }
 
     public static func load(path: String) throws -> PriceTable? {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw Invalid(description: "cannot read the config file \(path): \(error.localizedDescription)")
-        }
-        return try parse(text, source: path)
+        try parse(try ConfigFileText.read(path), source: path)
     }
 
     /// A plain scalar read as a decimal number, exactly as written.
@@ -83,5 +77,20 @@ public enum PriceFile {
         let text = scalar.string
         guard text.allSatisfy({ $0.isNumber || $0 == "." || $0 == "-" || $0 == "+" || $0 == "e" || $0 == "E" }) else { return nil }
         return Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
+    }
+}
+
+/// The config file's text (policies and prices are read from the one file).
+enum ConfigFileText {
+    struct Unreadable: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func read(_ path: String) throws -> String {
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw Unreadable(description: "cannot read the config file \(path): \(error.localizedDescription)")
+        }
     }
 }
