@@ -32,7 +32,7 @@ public enum Gateway {
             store: store, provider: provider,
             configuration: .init(
                 interval: configuration.pollInterval, rules: OutcomeRules(maxAttempts: configuration.maxAttempts),
-                lease: configuration.lease),
+                lease: configuration.lease, prices: configuration.prices),
             clock: clock, logger: logger,
             onTerminal: { settled in
                 waiters.notify(settled.map(\.id))
@@ -96,8 +96,8 @@ public enum Gateway {
         let passthrough = Passthrough(
             client: httpClient, upstreamURL: trimmed(configuration.upstreamURL), apiKey: configuration.upstreamAPIKey, logger: logger)
         let deferral = PolicyDeferral(
-            policies: configuration.policies, intake: intake, results: results, passthrough: passthrough, store: store, clock: clock,
-            logger: logger)
+            policies: configuration.policies, intake: intake, results: results, passthrough: passthrough, store: store,
+            prices: configuration.prices, clock: clock, logger: logger)
 
         let router = Router(context: GatewayContext.self)
         router.get("/healthz") { _, _ in JSONResponse.make(Array(#"{"status":"ok"}"#.utf8)) }

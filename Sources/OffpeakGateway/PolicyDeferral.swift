@@ -16,6 +16,8 @@ struct PolicyDeferral: Sendable {
     let results: DeferredResults
     let passthrough: Passthrough
     let store: any RequestStore
+    /// What a real-time answer costs.
+    let prices: PriceTable
     let clock: SystemClock
     let logger: Logger
 
@@ -120,7 +122,8 @@ struct PolicyDeferral: Sendable {
         logger.info("deadline reached: answering from real time", metadata: ["request": "\(request.id)", "reason": "\(reason)"])
         let answer = try await passthrough.fetch(path: request.endpoint, body: body)
         let response = StoredResponse(statusCode: answer.status, requestID: answer.requestID, body: answer.body)
-        let finish = RequestFinish.realtime(response, reason: reason, hasCallback: request.callbackURL != nil)
+        let finish = RequestFinish.realtime(
+            response, reason: reason, hasCallback: request.callbackURL != nil, model: request.model, prices: prices)
         var recorded = request
         recorded.apply(finish, now: clock.now())
         do {

@@ -97,10 +97,16 @@ enum PostgresMigrations {
                 "ALTER TABLE deferred_requests ADD COLUMN served_reason TEXT",
             ]),
         Migration(
-            version: 3, name: "token details",
+            version: 3, name: "token details and cost",
             statements: [
                 "ALTER TABLE deferred_requests ADD COLUMN cached_tokens BIGINT",
                 "ALTER TABLE deferred_requests ADD COLUMN reasoning_tokens BIGINT",
+                "ALTER TABLE deferred_requests ADD COLUMN cost_lane TEXT",
+                "ALTER TABLE deferred_requests ADD COLUMN cost_currency TEXT",
+                "ALTER TABLE deferred_requests ADD COLUMN cost_priced BIGINT",
+                // Money in integer pico-units (10⁻¹² of the currency): sums are exact.
+                "ALTER TABLE deferred_requests ADD COLUMN cost_billed BIGINT",
+                "ALTER TABLE deferred_requests ADD COLUMN cost_list BIGINT",
             ]),
     ]
 

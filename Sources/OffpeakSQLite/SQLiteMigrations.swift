@@ -109,11 +109,17 @@ enum SQLiteMigrations {
                     ALTER TABLE deferred_requests DROP COLUMN response_body;
                     """)
         }
-        migrator.registerMigration("v7: token details") { db in
+        migrator.registerMigration("v7: token details and cost") { db in
+            // Money in integer pico-units (10⁻¹² of the currency): sums are exact.
             try db.execute(
                 sql: """
                     ALTER TABLE deferred_requests ADD COLUMN cached_tokens INTEGER;
                     ALTER TABLE deferred_requests ADD COLUMN reasoning_tokens INTEGER;
+                    ALTER TABLE deferred_requests ADD COLUMN cost_lane TEXT;
+                    ALTER TABLE deferred_requests ADD COLUMN cost_currency TEXT;
+                    ALTER TABLE deferred_requests ADD COLUMN cost_priced INTEGER;
+                    ALTER TABLE deferred_requests ADD COLUMN cost_billed INTEGER;
+                    ALTER TABLE deferred_requests ADD COLUMN cost_list INTEGER;
                     """)
         }
         return migrator

@@ -65,3 +65,21 @@ import Testing
         #expect(merged.price(for: "qwen-turbo") == ModelPrice(input: Decimal(string: "0.05")!, output: Decimal(string: "0.20")!))
     }
 }
+
+/// The column lists and the values Core gives for them stay aligned.
+@Suite struct StoredColumnsTests {
+    @Test func everyListedColumnGetsAValue() {
+        let new = NewDeferredRequest(
+            record: DeferredRequest(id: "dfr_1", owner: "o", endpoint: "/v1/chat/completions", model: "m", createdAt: 1, bodyDigest: "d", bodyBytes: 2),
+            body: Array("{}".utf8))
+        #expect(new.storedValues.count == RequestColumns.accepted.names.count)
+        let finish = RequestFinish(status: .completed, response: nil, error: nil, usage: nil, servedBy: .batch, deliveryDue: true)
+        #expect(finish.storedChanges(now: 1).count == RequestColumns.finished.names.count)
+        for (kind, value) in zip(RequestColumns.finished.kinds, finish.storedChanges(now: 1)) {
+            switch (kind, value) {
+            case (_, nil), (.text, .text?), (.integer, .integer?), (.real, .real?): continue
+            default: Issue.record("\(String(describing: value)) under a \(kind) column")
+            }
+        }
+    }
+}

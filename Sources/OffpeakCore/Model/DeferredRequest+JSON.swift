@@ -65,6 +65,21 @@ extension DeferredRequest {
         } else {
             writer.null()
         }
+        writer.key("cost")
+        if let cost {
+            writer.beginObject()
+            writer.field("currency", cost.currency)
+            for (name, amount) in [("billed", cost.billed), ("at_list_price", cost.atListPrice), ("saved", cost.saved)] {
+                writer.key(name)
+                if let amount { writer.raw(Array(amount.exactText.utf8)) } else { writer.null() }
+            }
+            writer.key("priced")
+            writer.bool(cost.priced)
+            writer.field("lane", cost.lane.rawValue)
+            writer.endObject()
+        } else {
+            writer.null()
+        }
         // Beyond the contract's object: how it was answered, and the policy that deferred it.
         writer.field("served_by", servedBy?.rawValue)
         writer.field("served_reason", servedReason)

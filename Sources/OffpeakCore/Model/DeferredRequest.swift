@@ -105,6 +105,8 @@ public struct DeferredRequest: Sendable, Equatable {
     public var response: StoredResponse?
     public var error: DeferredError?
     public var usage: TokenUsage?
+    /// What it cost, once it has ended (nil before, or when it ended without prices known).
+    public var cost: Cost?
     public var delivery: DeliveryState
     /// The policy rule that deferred it (nil for an explicit `Prefer: respond-async`).
     public var policy: String?
@@ -117,7 +119,8 @@ public struct DeferredRequest: Sendable, Equatable {
         createdAt: Timestamp, submittedAt: Timestamp? = nil, completedAt: Timestamp? = nil, attempts: Int = 0,
         batchID: String? = nil, upstreamBatchID: String? = nil, callbackURL: String? = nil,
         idempotencyKey: String? = nil, bodyDigest: String, bodyBytes: Int, response: StoredResponse? = nil,
-        error: DeferredError? = nil, usage: TokenUsage? = nil, delivery: DeliveryState = .init(), policy: String? = nil,
+        error: DeferredError? = nil, usage: TokenUsage? = nil, cost: Cost? = nil, delivery: DeliveryState = .init(),
+        policy: String? = nil,
         servedBy: ServedBy? = nil, servedReason: String? = nil
     ) {
         self.id = id
@@ -138,6 +141,7 @@ public struct DeferredRequest: Sendable, Equatable {
         self.response = response
         self.error = error
         self.usage = usage
+        self.cost = cost
         self.delivery = delivery
         self.policy = policy
         self.servedBy = servedBy

@@ -27,7 +27,8 @@ public enum RequestColumns {
         "id", "owner", "endpoint", "model", "status", "created_at", "submitted_at", "completed_at", "attempts", "batch_id",
         "upstream_batch_id", "callback_url", "idempotency_key", "body_digest", "body_bytes", "response_status",
         "response_request_id", "response_body", "error_code", "error_message", "prompt_tokens", "completion_tokens",
-        "cached_tokens", "reasoning_tokens", "delivery_status", "delivery_attempts", "delivery_last_status", "delivery_last_error", "policy", "served_by",
+        "cached_tokens", "reasoning_tokens", "cost_lane", "cost_currency", "cost_priced", "cost_billed", "cost_list",
+        "delivery_status", "delivery_attempts", "delivery_last_status", "delivery_last_error", "policy", "served_by",
         "served_reason",
     ]
 
@@ -73,7 +74,9 @@ extension RequestColumns {
     public static let finished = StoredColumns([
         "status": .text, "completed_at": .real, "response_status": .integer, "response_request_id": .text,
         "error_code": .text, "error_message": .text, "prompt_tokens": .integer, "completion_tokens": .integer,
-        "cached_tokens": .integer, "reasoning_tokens": .integer, "served_by": .text, "served_reason": .text, "delivery_status": .text, "delivery_next_at": .real,
+        "cached_tokens": .integer, "reasoning_tokens": .integer, "cost_lane": .text, "cost_currency": .text,
+        "cost_priced": .integer, "cost_billed": .integer, "cost_list": .integer, "served_by": .text, "served_reason": .text,
+        "delivery_status": .text, "delivery_next_at": .real,
     ])
 }
 
@@ -93,13 +96,23 @@ extension RequestFinish {
     /// The changes of `RequestColumns.finished`; nil keeps the row's value (no reason given, no
     /// callback due).
     public func storedChanges(now: Timestamp) -> [StoredValue?] {
-        [
+        let outcome: [StoredValue?] = [
             .text(status.rawValue), .real(now), .integer(response?.statusCode), .text(response?.requestID), .text(error?.code),
-            .text(error?.message), .integer(usage?.promptTokens), .integer(usage?.completionTokens),
-            .integer(usage?.cachedTokens), .integer(usage?.reasoningTokens), .text(servedBy.rawValue),
-            servedReason.map { .text($0) }, deliveryDue ? .text(DeliveryStatus.pending.rawValue) : nil,
-            deliveryDue ? .real(now) : nil,
+            .text(error?.message),
         ]
+        let tokens: [StoredValue?] = [
+            .integer(usage?.promptTokens), .integer(usage?.completionTokens), .integer(usage?.cachedTokens),
+            .integer(usage?.reasoningTokens),
+        ]
+        let billed = cost?.billed.map { Int($0.picos) }
+        let list = cost?.atListPrice.map { Int($0.picos) }
+        let money: [StoredValue?] = [
+            .text(cost?.lane.rawValue), .text(cost?.currency), .integer(cost.map { $0.priced ? 1 : 0 }), .integer(billed),
+            .integer(list),
+        ]
+        let served: [StoredValue?] = [.text(servedBy.rawValue), servedReason.map { .text($0) }]
+        let delivery: [StoredValue?] = [deliveryDue ? .text(DeliveryStatus.pending.rawValue) : nil, deliveryDue ? .real(now) : nil]
+        return outcome + tokens + money + served + delivery
     }
 }
 
@@ -114,9 +127,24 @@ public enum BatchColumns {
 
 extension DeferredRequest {
     public init(row: some StoredRow) throws {
-        let responseStatus = try row.integer("response_status")
-        let errorCode = try row.text("error_code")
-        let promptTokens = try row.integer("prompt_tokens")
+        let response: StoredResponse? = try row.integer("response_status").map {
+            StoredResponse(statusCode: $0, requestID: try row.text("response_request_id"), body: try row.blob("response_body") ?? [])
+        }
+        let error: DeferredError? = try row.text("error_code").map {
+            DeferredError(code: $0, message: try row.text("error_message") ?? "")
+        }
+        let usage: TokenUsage? = try row.integer("prompt_tokens").map {
+            TokenUsage(
+                promptTokens: $0, completionTokens: try row.integer("completion_tokens") ?? 0,
+                cachedTokens: try row.integer("cached_tokens") ?? 0, reasoningTokens: try row.integer("reasoning_tokens") ?? 0)
+        }
+        let delivery = DeliveryState(
+            status: DeliveryStatus(rawValue: try row.required("delivery_status", row.text)) ?? .none,
+            attempts: try row.required("delivery_attempts", row.integer),
+            lastStatusCode: try row.integer("delivery_last_status"),
+            lastError: try row.text("delivery_last_error"))
+        let cost = try Cost(row: row)
+        let servedBy = try row.text("served_by").flatMap(ServedBy.init(rawValue:))
         self.init(
             id: try row.required("id", row.text),
             owner: try row.required("owner", row.text),
@@ -133,25 +161,8 @@ extension DeferredRequest {
             idempotencyKey: try row.text("idempotency_key"),
             bodyDigest: try row.required("body_digest", row.text),
             bodyBytes: try row.required("body_bytes", row.integer),
-            response: try responseStatus.map {
-                StoredResponse(
-                    statusCode: $0, requestID: try row.text("response_request_id"), body: try row.blob("response_body") ?? [])
-            },
-            error: try errorCode.map { DeferredError(code: $0, message: try row.text("error_message") ?? "") },
-            usage: try promptTokens.map {
-                TokenUsage(
-                    promptTokens: $0, completionTokens: try row.integer("completion_tokens") ?? 0,
-                    cachedTokens: try row.integer("cached_tokens") ?? 0, reasoningTokens: try row.integer("reasoning_tokens") ?? 0)
-            },
-            delivery: DeliveryState(
-                status: DeliveryStatus(rawValue: try row.required("delivery_status", row.text)) ?? .none,
-                attempts: try row.required("delivery_attempts", row.integer),
-                lastStatusCode: try row.integer("delivery_last_status"),
-                lastError: try row.text("delivery_last_error")),
-            policy: try row.text("policy"),
-            servedBy: try row.text("served_by").flatMap(ServedBy.init(rawValue:)),
-            servedReason: try row.text("served_reason")
-        )
+            response: response, error: error, usage: usage, cost: cost, delivery: delivery,
+            policy: try row.text("policy"), servedBy: servedBy, servedReason: try row.text("served_reason"))
     }
 }
 
@@ -180,5 +191,18 @@ extension BatchMember {
         self.init(
             line: try row.required("batch_line", row.integer), attempts: try row.required("attempts", row.integer),
             hasCallback: try row.text("callback_url") != nil, servedBy: try row.text("served_by").flatMap(ServedBy.init(rawValue:)))
+    }
+}
+
+extension Cost {
+    /// From the `cost_*` columns; nil when no cost was recorded.
+    init?(row: some StoredRow) throws {
+        guard let priced = try row.integer("cost_priced"), let lane = try row.text("cost_lane").flatMap(Lane.init(rawValue:)) else {
+            return nil
+        }
+        self.init(
+            currency: try row.text("cost_currency") ?? "", lane: lane, priced: priced != 0,
+            billed: try row.integer("cost_billed").map { Money(picos: Int64($0)) },
+            atListPrice: try row.integer("cost_list").map { Money(picos: Int64($0)) })
     }
 }

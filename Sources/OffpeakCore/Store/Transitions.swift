@@ -9,10 +9,12 @@ public struct RequestFinish: Sendable, Equatable {
     public var servedReason: String?
     /// The request's callback becomes due now.
     public var deliveryDue: Bool
+    /// What it cost, when prices are known to the one who decided the finish.
+    public var cost: Cost?
 
     public init(
         status: DeferredStatus, response: StoredResponse?, error: DeferredError?, usage: TokenUsage?, servedBy: ServedBy,
-        servedReason: String? = nil, deliveryDue: Bool
+        servedReason: String? = nil, deliveryDue: Bool, cost: Cost? = nil
     ) {
         self.status = status
         self.response = response
@@ -21,14 +23,19 @@ public struct RequestFinish: Sendable, Equatable {
         self.servedBy = servedBy
         self.servedReason = servedReason
         self.deliveryDue = deliveryDue
+        self.cost = cost
     }
 
-    /// A provider's answer obtained in real time: a 2xx completes, anything else fails.
-    public static func realtime(_ response: StoredResponse, reason: String, hasCallback: Bool) -> RequestFinish {
-        RequestFinish(
-            status: response.isSuccess ? .completed : .failed, response: response, error: nil,
-            usage: OutputLine.usage(in: response.body), servedBy: .realtimeFallback, servedReason: reason,
-            deliveryDue: hasCallback)
+    /// A provider's answer obtained in real time: a 2xx completes, anything else fails; priced in
+    /// the real-time lane when `prices` are given.
+    public static func realtime(
+        _ response: StoredResponse, reason: String, hasCallback: Bool, model: String, prices: PriceTable? = nil
+    ) -> RequestFinish {
+        let usage = OutputLine.usage(in: response.body)
+        return RequestFinish(
+            status: response.isSuccess ? .completed : .failed, response: response, error: nil, usage: usage,
+            servedBy: .realtimeFallback, servedReason: reason, deliveryDue: hasCallback,
+            cost: prices.map { Cost(usage: usage, model: model, lane: .realtime, completed: response.isSuccess, prices: $0) })
     }
 }
 
@@ -41,6 +48,7 @@ extension DeferredRequest {
         response = finish.response
         error = finish.error
         usage = finish.usage
+        cost = finish.cost
         servedBy = finish.servedBy
         if let reason = finish.servedReason { servedReason = reason }
         if finish.deliveryDue { delivery.status = .pending }
@@ -54,20 +62,23 @@ public enum Settlement: Sendable, Equatable {
     case requeue(refund: Bool)
 
     /// The settlement of a member from its disposition (contract section 3). A request already
-    /// answered from real time keeps saying so; its callback is due if it has one.
-    public init(_ disposition: RowDisposition, member: BatchMember) {
+    /// answered from real time keeps saying so; its callback is due if it has one. With `prices`,
+    /// a finish carries its cost in the batch lane (a failure costs 0: only successful rows are billed).
+    public init(_ disposition: RowDisposition, member: BatchMember, model: String = "", prices: PriceTable? = nil) {
         let servedBy = member.servedBy ?? .batch
         switch disposition {
         case .complete(let response, let usage):
             self = .finish(
                 RequestFinish(
                     status: .completed, response: response, error: nil, usage: usage, servedBy: servedBy,
-                    deliveryDue: member.hasCallback))
+                    deliveryDue: member.hasCallback,
+                    cost: prices.map { Cost(usage: usage, model: model, lane: .batch, completed: true, prices: $0) }))
         case .fail(let error, let response):
             self = .finish(
                 RequestFinish(
                     status: .failed, response: response, error: error, usage: nil, servedBy: servedBy,
-                    deliveryDue: member.hasCallback))
+                    deliveryDue: member.hasCallback,
+                    cost: prices.map { Cost(usage: nil, model: model, lane: .batch, completed: false, prices: $0) }))
         case .requeue(_, let refund):
             self = .requeue(refund: refund)
         }

@@ -92,6 +92,9 @@ public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     public var description: String { formatted() }
+
+    /// The exact amount as a JSON number (to the pico-unit, no trailing zeros).
+    public var exactText: String { (amount as NSDecimalNumber).stringValue }
 }
 
 /// What one ended request cost, and what it would have cost at the list price.
@@ -102,6 +105,14 @@ public struct Cost: Sendable, Equatable {
     public var priced: Bool
     public var billed: Money?
     public var atListPrice: Money?
+
+    public init(currency: String, lane: Lane, priced: Bool, billed: Money?, atListPrice: Money?) {
+        self.currency = currency
+        self.lane = lane
+        self.priced = priced
+        self.billed = billed
+        self.atListPrice = atListPrice
+    }
 
     public var saved: Money? {
         guard let billed, let atListPrice else { return nil }

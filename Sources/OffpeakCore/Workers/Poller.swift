@@ -13,9 +13,15 @@ public final class Poller<Clock: WorkerClock>: Service {
         public var concurrency: Int
         /// Seconds a batch being polled or collected stays ours without renewal (see `LeaseKeeper`).
         public var lease: Double
+        /// What each settled request cost is recorded with it, in the same write.
+        public var prices: PriceTable?
 
-        public init(interval: Double, rules: OutcomeRules, retry: RetryPolicy = .init(), concurrency: Int = 4, lease: Double = 30) {
+        public init(
+            interval: Double, rules: OutcomeRules, retry: RetryPolicy = .init(), concurrency: Int = 4, lease: Double = 30,
+            prices: PriceTable? = nil
+        ) {
             self.lease = lease
+            self.prices = prices
             self.interval = interval
             self.rules = rules
             self.retry = retry
@@ -119,6 +125,7 @@ public final class Poller<Clock: WorkerClock>: Service {
     public func collect(_ batch: BatchRecord, _ upstream: UpstreamBatch) async throws {
         let members = try await store.pendingMembers(batchID: batch.id)
         let rules = configuration.rules
+        let prices = configuration.prices
         // Waiters and callbacks hear of each chunk as it is settled; nothing is held for the whole file.
         let settled = SettledCount()
         if upstream.status == .failed {
@@ -129,7 +136,7 @@ public final class Poller<Clock: WorkerClock>: Service {
             let settlements = members.map { id, member in
                 let disposition = rules.dispositionAfterValidationFailure(
                     named: named[member.line], anyNamed: !named.isEmpty, attempts: member.attempts)
-                return (id: id, settlement: Settlement(disposition, member: member))
+                return (id: id, settlement: Settlement(disposition, member: member, model: batch.model, prices: prices))
             }
             try await settle(batch, settlements, counting: settled)
         } else {
@@ -145,7 +152,7 @@ public final class Poller<Clock: WorkerClock>: Service {
                             continue
                         }
                         let disposition = rules.disposition(for: line, attempts: member.attempts)
-                        settlements.append((line.customID, Settlement(disposition, member: member)))
+                        settlements.append((line.customID, Settlement(disposition, member: member, model: batch.model, prices: prices)))
                     }
                     await seenIDs.insert(settlements.map(\.id))
                     try await self.settle(batch, settlements, counting: settled)
@@ -153,7 +160,8 @@ public final class Poller<Clock: WorkerClock>: Service {
             }
             let seen = await seenIDs.ids
             let missing = members.filter { !seen.contains($0.key) }.map { id, member in
-                (id: id, settlement: Settlement(rules.disposition(for: nil, attempts: member.attempts), member: member))
+                let disposition = rules.disposition(for: nil, attempts: member.attempts)
+                return (id: id, settlement: Settlement(disposition, member: member, model: batch.model, prices: prices))
             }
             try await settle(batch, missing, counting: settled)
         }

@@ -141,9 +141,12 @@ import Testing
             #expect(try await store.pendingMembers(batchID: "bat_1")["dfr_cb"]?.hasCallback == true)
             let response = StoredResponse(statusCode: 200, requestID: "r", body: Array(#"{"id":"x"}"#.utf8))
             let failure = StoredResponse(statusCode: 400, requestID: nil, body: Array(#"{"error":{}}"#.utf8))
+            let cost = Cost(
+                currency: "USD", lane: .batch, priced: true, billed: Money(picos: 1_234_567), atListPrice: Money(picos: 2_469_134))
             let done = RequestFinish(
-                status: .completed, response: response, error: nil, usage: TokenUsage(promptTokens: 5, completionTokens: 7, cachedTokens: 2, reasoningTokens: 3),
-                servedBy: .batch, deliveryDue: false)
+                status: .completed, response: response, error: nil,
+                usage: TokenUsage(promptTokens: 5, completionTokens: 7, cachedTokens: 2, reasoningTokens: 3), servedBy: .batch,
+                deliveryDue: false, cost: cost)
             let refused = RequestFinish(
                 status: .failed, response: failure, error: DeferredError(code: "invalid_request", message: "bad"), usage: nil,
                 servedBy: .batch, deliveryDue: true)
@@ -160,6 +163,8 @@ import Testing
             #expect(failed?.status == .failed && failed?.error == DeferredError(code: "invalid_request", message: "bad"))
             #expect(failed?.response == failure && failed?.usage == nil && failed?.delivery.status == .pending)
             #expect(failed?.servedBy == .batch && completed?.servedBy == .batch)
+            #expect(completed?.cost == cost, "the cost is kept with the request, to the pico-unit")
+            #expect(failed?.cost == nil)
             #expect(try await store.nextDeliveryAt() == 3000, "the failed request's callback is due")
             let second = try await store.settle(batchID: "bat_1", settlements, now: 4000)
             #expect(second.isEmpty)
@@ -183,7 +188,8 @@ import Testing
             _ = try await store.accept(Self.new("dfr_q"))
             let answer = StoredResponse(
                 statusCode: 200, requestID: "r", body: Array(#"{"usage":{"prompt_tokens":3,"completion_tokens":4}}"#.utf8))
-            let finish = RequestFinish.realtime(answer, reason: "deadline", hasCallback: false)
+            let prices = PriceTable(models: [("qwen-*", ModelPrice(input: 1, output: 2))])
+            let finish = RequestFinish.realtime(answer, reason: "deadline", hasCallback: false, model: "qwen-plus", prices: prices)
 
             #expect(try await store.recordRealtimeAnswer(id: "dfr_q", .result(finish), now: 2100) == false, "not withdrawn")
             let queued = try await store.request(id: "dfr_q", owner: "o")
@@ -198,6 +204,8 @@ import Testing
             #expect(withdrawn?.status == .completed && withdrawn?.response == answer && withdrawn?.completedAt == 2102)
             #expect(withdrawn?.usage == TokenUsage(promptTokens: 3, completionTokens: 4))
             #expect(withdrawn?.servedBy == .realtimeFallback && withdrawn?.servedReason == "deadline")
+            // 3 × 1 + 4 × 2 = 11 per million tokens, at the real-time price.
+            #expect(withdrawn?.cost?.lane == .realtime && withdrawn?.cost?.billed == Money(picos: 11_000_000))
             #expect(try await store.recordRealtimeAnswer(id: "dfr_w", .noted(reason: "late"), now: 2103) == false, "it has ended")
 
             #expect(try await store.recordRealtimeAnswer(id: "dfr_b", .noted(reason: "deadline: also in a batch"), now: 2103))

@@ -9,6 +9,8 @@ import Testing
 /// The flusher and the poller in process, on the memory store and a clock the test sets (it never
 /// sleeps for real), against the simulated provider on a loopback port.
 @Suite struct FlusherPollerTests {
+    static let prices = PriceTable(models: [("qwen-*", ModelPrice(input: Decimal(string: "0.40")!, output: Decimal(string: "1.20")!))])
+
     func withSimulatorAndStore(_ body: @Sendable (_ upstream: String, _ store: MemoryStore) async throws -> Void) async throws {
         try await withInProcessSimulator { upstream in try await body(upstream, MemoryStore()) }
     }
@@ -23,7 +25,7 @@ import Testing
                 logger: Logger(label: "flusher"))
             let settled = Mutex<[String]>([])
             let poller = Poller(
-                store: store, provider: provider, configuration: .init(interval: 5, rules: OutcomeRules(maxAttempts: 3)),
+                store: store, provider: provider, configuration: .init(interval: 5, rules: OutcomeRules(maxAttempts: 3), prices: Self.prices),
                 clock: clock, logger: Logger(label: "poller"), onTerminal: { done in settled.withLock { $0 += done.map(\.id) } })
 
             func accept(_ count: Int, from start: Int) async throws {
@@ -57,6 +59,8 @@ import Testing
                 let request = try #require(try await store.request(id: "dfr_\(index)", owner: ""))
                 #expect(request.status == .completed)
                 #expect((request.usage?.promptTokens ?? 0) > 0, "token counts are kept")
+                let expected = Cost(usage: request.usage, model: "qwen-plus", lane: .batch, completed: true, prices: Self.prices)
+                #expect(request.cost == expected && (expected.billed?.picos ?? 0) > 0, "its cost, recorded as it ended")
             }
         }
     }
