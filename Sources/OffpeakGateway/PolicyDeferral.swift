@@ -128,7 +128,9 @@ struct PolicyDeferral: Sendable {
         recorded.apply(finish, now: clock.now())
         do {
             // A withdrawn request takes the answer as its result; one in a batch only notes it.
-            try await store.recordRealtimeAnswer(id: request.id, withdrawn ? .result(finish) : .noted(reason: reason), now: clock.now())
+            let applied = try await store.recordRealtimeAnswer(
+                id: request.id, withdrawn ? .result(finish) : .noted(reason: reason), now: clock.now())
+            if applied, withdrawn { UsageMetrics.record(finish, model: request.model, lane: .realtime) }
         } catch {
             logger.error("could not record a real-time answer", metadata: ["request": "\(request.id)", "error": "\(error)"])
         }
