@@ -29,7 +29,7 @@ public struct GatewayConfiguration: Sendable {
     public var configPath: String?
     public var policies = DeferralPolicies()
     /// The prices in force: the config file's `prices` section over the shipped defaults.
-    public var prices = PriceTable()
+    public var prices = PriceTable.shipped
 
     public init() {}
 

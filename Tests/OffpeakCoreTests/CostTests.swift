@@ -66,6 +66,23 @@ import Testing
     }
 }
 
+/// The shipped table: dated, and priced as its source says.
+@Suite struct ShippedPricesTests {
+    @Test func theFlagshipModelsArePricedAndOthersAreNot() {
+        #expect(PriceTable.shippedOn == "2025-04-22")
+        let plus = PriceTable.shipped.price(for: "qwen-plus")
+        #expect(plus == ModelPrice(input: Decimal(string: "0.4")!, output: Decimal(string: "1.2")!, cachedInput: Decimal(string: "0.16")!))
+        for (model, price) in PriceTable.shipped.models {
+            #expect(price.cachedInput == price.input * Decimal(string: "0.4")!, "\(model): cached tokens at 40% of input")
+        }
+        #expect(PriceTable.shipped.price(for: "text-embedding-v4") == nil && PriceTable.shipped.batchMultiplier == Decimal(string: "0.5")!)
+        let cost = Cost(
+            usage: TokenUsage(promptTokens: 1_000_000, completionTokens: 1_000_000), model: "qwen-max", lane: .batch, completed: true,
+            prices: PriceTable.shipped)
+        #expect(cost.atListPrice == Money(Decimal(8)) && cost.billed == Money(Decimal(4)), "1.6 + 6.4 at list, half in a batch")
+    }
+}
+
 /// The column lists and the values Core gives for them stay aligned.
 @Suite struct StoredColumnsTests {
     @Test func everyListedColumnGetsAValue() {
