@@ -6,8 +6,11 @@ import Testing
 @Suite struct JSONLTests {
     @Test func writtenLineHasThePredictedSizeAndShape() throws {
         let body = Array(#"{"model":"qwen-plus","messages":[{"role":"user","content":"é \"q\""}]}"#.utf8)
-        var bytes: [UInt8] = []
-        BatchLine.append(id: "dfr_abc", endpoint: "/v1/chat/completions", body: body, to: &bytes)
+        var writer = BatchFileWriter()
+        body.withUnsafeBytes { writer.append(line: 1, id: "dfr_abc", endpoint: "/v1/chat/completions", body: $0) }
+        let chunk = try #require(writer.finish())
+        #expect(chunk.lastLine == 1 && chunk.lineCount == 1)
+        let bytes = Array(chunk.bytes.readableBytesView)
         #expect(bytes.count == BatchLine.size(id: "dfr_abc", endpoint: "/v1/chat/completions", bodyBytes: body.count))
         #expect(bytes.last == 0x0A)
         #expect(bytes.filter { $0 == 0x0A }.count == 1)

@@ -1,22 +1,13 @@
 import NIOCore
 
-/// The JSONL input line of one request: `{"custom_id":…,"method":"POST","url":…,"body":…}\n`.
+/// The JSONL input line of one request: `{"custom_id":…,"method":"POST","url":…,"body":…}\n`
+/// (written by `BatchFileWriter`).
 public enum BatchLine {
     /// The exact size of the line, newline included, computed without building it.
     public static func size(id: String, endpoint: String, bodyBytes: Int) -> Int {
         // {"custom_id":"ID","method":"POST","url":"URL","body":BODY}\n
         let fixed = #"{"custom_id":"","method":"POST","url":"","body":}"#.utf8.count + 1
         return fixed + JSONWriter.quoted(id).count - 2 + JSONWriter.quoted(endpoint).count - 2 + bodyBytes
-    }
-
-    public static func append(id: String, endpoint: String, body: some Sequence<UInt8>, to bytes: inout [UInt8]) {
-        bytes.append(contentsOf: #"{"custom_id":"#.utf8)
-        JSONWriter.appendString(id, to: &bytes)
-        bytes.append(contentsOf: #","method":"POST","url":"#.utf8)
-        JSONWriter.appendString(endpoint, to: &bytes)
-        bytes.append(contentsOf: #","body":"#.utf8)
-        bytes.append(contentsOf: body)
-        bytes.append(contentsOf: "}\n".utf8)
     }
 
     /// Makes a valid JSON body fit on one line. Raw line breaks cannot stand inside JSON strings,

@@ -65,23 +65,20 @@ public enum Settlement: Sendable, Equatable {
     /// answered from real time keeps saying so; its callback is due if it has one. With `prices`,
     /// a finish carries its cost in the batch lane (a failure costs 0: only successful rows are billed).
     public init(_ disposition: RowDisposition, member: BatchMember, model: String = "", prices: PriceTable? = nil) {
-        let servedBy = member.servedBy ?? .batch
+        let ended: (status: DeferredStatus, response: StoredResponse?, error: DeferredError?, usage: TokenUsage?)
         switch disposition {
-        case .complete(let response, let usage):
-            self = .finish(
-                RequestFinish(
-                    status: .completed, response: response, error: nil, usage: usage, servedBy: servedBy,
-                    deliveryDue: member.hasCallback,
-                    cost: prices.map { Cost(usage: usage, model: model, lane: .batch, completed: true, prices: $0) }))
-        case .fail(let error, let response):
-            self = .finish(
-                RequestFinish(
-                    status: .failed, response: response, error: error, usage: nil, servedBy: servedBy,
-                    deliveryDue: member.hasCallback,
-                    cost: prices.map { Cost(usage: nil, model: model, lane: .batch, completed: false, prices: $0) }))
+        case .complete(let response, let usage): ended = (.completed, response, nil, usage)
+        case .fail(let error, let response): ended = (.failed, response, error, nil)
         case .requeue(_, let refund):
             self = .requeue(refund: refund)
+            return
         }
+        let completed = ended.status == .completed
+        self = .finish(
+            RequestFinish(
+                status: ended.status, response: ended.response, error: ended.error, usage: ended.usage,
+                servedBy: member.servedBy ?? .batch, deliveryDue: member.hasCallback,
+                cost: prices.map { Cost(usage: ended.usage, model: model, lane: .batch, completed: completed, prices: $0) }))
     }
 
     public var finish: RequestFinish? {
