@@ -127,10 +127,10 @@ struct PolicyDeferral: Sendable {
         var recorded = request
         recorded.apply(finish, now: clock.now())
         do {
-            // A withdrawn request takes the answer as its result; one in a batch only notes it.
-            let applied = try await store.recordRealtimeAnswer(
-                id: request.id, withdrawn ? .result(finish) : .noted(reason: reason), now: clock.now())
-            if applied, withdrawn { UsageMetrics.record(finish, model: request.model, lane: .realtime) }
+            // A withdrawn request takes the answer as its result; one in a batch only notes it. Either
+            // way the call is on the ledger (and the counters): it was made, and it is billed.
+            try await store.recordRealtimeAnswer(id: request.id, withdrawn ? .result(finish) : .noted(finish), now: clock.now())
+            UsageMetrics.record(finish, model: request.model)
         } catch {
             logger.error("could not record a real-time answer", metadata: ["request": "\(request.id)", "error": "\(error)"])
         }

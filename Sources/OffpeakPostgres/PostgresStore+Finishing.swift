@@ -12,7 +12,8 @@ struct FinishGuard {
 
 extension PostgresStore {
     /// Applies `RequestFinish`es in one statement fed with arrays (the columns Core changes, and
-    /// the response body kept inline); returns the ids whose guard held.
+    /// the response body kept inline), then writes the usage records of those it ended; returns
+    /// the ids whose guard held. Run it inside a transaction.
     static func finish(
         _ rows: [(id: String, finish: RequestFinish)], expecting expected: FinishGuard, now: Timestamp,
         on connection: PostgresConnection, logger: Logger
@@ -56,10 +57,17 @@ extension PostgresStore {
                 WHERE d.id = u.id AND d.status = $\(status)
                     AND ($\(batch)::TEXT = '' OR d.batch_id = $\(batch))
                     AND ($\(servedBy)::TEXT = '' OR d.served_by = $\(servedBy))
-                RETURNING d.id
+                RETURNING d.id, d.owner, d.model, d.endpoint
                 """, binds: binds)
-        var finished: Set<String> = []
-        for try await id in try await connection.query(query, logger: logger).decode(String.self) { finished.insert(id) }
-        return finished
+        let finishes = Dictionary(rows.map { ($0.id, $0.finish) }, uniquingKeysWith: { first, _ in first })
+        var records: [UsageRecord] = []
+        for try await (id, owner, model, endpoint) in try await connection.query(query, logger: logger)
+            .decode((String, String, String, String).self)
+        {
+            guard let finish = finishes[id] else { continue }
+            records.append(UsageRecord(requestID: id, owner: owner, model: model, endpoint: endpoint, finish: finish, now: now))
+        }
+        try await insert(records, on: connection, logger: logger)
+        return Set(records.map(\.requestID))
     }
 }

@@ -128,20 +128,33 @@ extension PostgresStore {
     }
 
     public func recordRealtimeAnswer(id: String, _ answer: RealtimeAnswer, now: Timestamp) async throws -> Bool {
-        switch answer {
-        case .result(let finish):
-            let withdrawn = FinishGuard(status: .cancelled, batchID: nil, servedBy: .realtimeFallback)
-            return try await client.withTransaction(logger: logger) { connection in
-                try await Self.finish([(id, finish)], expecting: withdrawn, now: now, on: connection, logger: logger).contains(id)
+        try await client.withTransaction(logger: logger) { connection in
+            let applied: Bool
+            switch answer {
+            case .result(let finish):
+                let withdrawn = FinishGuard(status: .cancelled, batchID: nil, servedBy: .realtimeFallback)
+                applied = try await Self.finish([(id, finish)], expecting: withdrawn, now: now, on: connection, logger: logger)
+                    .contains(id)
+            case .noted(let finish):
+                applied =
+                    try await connection.query(
+                        """
+                        UPDATE deferred_requests SET served_by = 'realtime-fallback', served_reason = \(finish.servedReason)
+                        WHERE id = \(id) AND status IN ('queued', 'submitted')
+                        RETURNING id
+                        """, logger: logger
+                    ).collect().count > 0
             }
-        case .noted(let reason):
-            return try await client.query(
-                """
-                UPDATE deferred_requests SET served_by = 'realtime-fallback', served_reason = \(reason)
-                WHERE id = \(id) AND status IN ('queued', 'submitted')
-                RETURNING id
-                """, logger: logger
-            ).collect().count > 0
+            // The call was made even if the request did not take its answer: its record is written all the
+            // same (when the finish applied, it wrote the record already, and this one is left out).
+            var records: [UsageRecord] = []
+            for try await (owner, model, endpoint) in try await connection.query(
+                "SELECT owner, model, endpoint FROM deferred_requests WHERE id = \(id)", logger: logger
+            ).decode((String, String, String).self) {
+                records.append(UsageRecord(requestID: id, owner: owner, model: model, endpoint: endpoint, finish: answer.finish, now: now))
+            }
+            try await Self.insert(records, on: connection, logger: logger)
+            return applied
         }
     }
 }

@@ -1,4 +1,5 @@
 import GRDB
+import OffpeakCore
 
 /// The schema, one named migration per change. Never edit a shipped migration: add one.
 enum SQLiteMigrations {
@@ -120,6 +121,18 @@ enum SQLiteMigrations {
                     ALTER TABLE deferred_requests ADD COLUMN cost_priced INTEGER;
                     ALTER TABLE deferred_requests ADD COLUMN cost_billed INTEGER;
                     ALTER TABLE deferred_requests ADD COLUMN cost_list INTEGER;
+                    """)
+        }
+        migrator.registerMigration("v8: the usage ledger") { db in
+            try db.execute(sql: SQLiteUsageSchema.create)
+            // Requests that ended before the ledger existed are its first records.
+            try db.execute(
+                sql: """
+                    INSERT INTO usage_records (\(UsageColumns.stored.names.joined(separator: ", ")))
+                    SELECT id, COALESCE(cost_lane, 'batch'), owner, 'default', model, endpoint, CAST(completed_at AS INTEGER),
+                        status = 'completed', prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens,
+                        COALESCE(cost_currency, ''), COALESCE(cost_priced, 0), cost_billed, cost_list
+                    FROM deferred_requests WHERE status IN ('completed', 'failed') ORDER BY seq
                     """)
         }
         return migrator

@@ -54,7 +54,7 @@ extension SQLiteStore {
             for (id, settlement) in settlements {
                 switch settlement {
                 case .finish(let outcome):
-                    if try Finishing.apply(outcome, now: now, with: inBatch, guardArguments: [id, batchID], in: db) {
+                    if try Finishing.apply(outcome, id: id, now: now, with: inBatch, guardArguments: [id, batchID], in: db) {
                         finished.insert(id)
                     }
                 case .requeue(let refund):

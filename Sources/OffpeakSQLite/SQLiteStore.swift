@@ -131,16 +131,21 @@ public struct SQLiteStore: DeferredStore {
             case .result(let finish):
                 let withdrawn = try Finishing.statement(
                     in: db, guard: "id = ? AND status = 'cancelled' AND served_by = 'realtime-fallback'")
-                return try Finishing.apply(finish, now: now, with: withdrawn, guardArguments: [id], in: db)
-            case .noted(let reason):
+                if try Finishing.apply(finish, id: id, now: now, with: withdrawn, guardArguments: [id], in: db) { return true }
+            case .noted(let finish):
                 try db.execute(
                     sql: """
                         UPDATE deferred_requests SET served_by = 'realtime-fallback', served_reason = ?
                         WHERE id = ? AND status IN ('queued', 'submitted')
                         """,
-                    arguments: [reason, id])
-                return db.changesCount > 0
+                    arguments: [finish.servedReason, id])
+                let noted = db.changesCount > 0
+                try Finishing.record(answer.finish, id: id, now: now, in: db)
+                return noted
             }
+            // The call was made even if the request did not take its answer.
+            try Finishing.record(answer.finish, id: id, now: now, in: db)
+            return false
         }
     }
 }
@@ -158,13 +163,15 @@ enum Finishing {
         .joined(separator: ", ")
 
     static func statement(in db: Database, guard condition: String) throws -> Statement {
-        try db.cachedStatement(sql: "UPDATE deferred_requests SET \(assignments) WHERE \(condition) RETURNING seq")
+        try db.cachedStatement(
+            sql: "UPDATE deferred_requests SET \(assignments) WHERE \(condition) RETURNING seq, owner, model, endpoint")
     }
 
-    /// True when the guard held and the request ended; its response body is kept beside it.
+    /// True when the guard held and the request ended; its response body is kept beside it, and
+    /// its usage record written.
     static func apply(
-        _ finish: RequestFinish, now: Timestamp, with statement: Statement, guardArguments: [any DatabaseValueConvertible],
-        in db: Database
+        _ finish: RequestFinish, id: String, now: Timestamp, with statement: Statement,
+        guardArguments: [any DatabaseValueConvertible], in db: Database
     ) throws -> Bool {
         var arguments: [DatabaseValue] = []
         arguments.reserveCapacity(RequestColumns.finished.names.count * 2 + guardArguments.count)
@@ -173,11 +180,28 @@ enum Finishing {
             arguments.append(change?.databaseValue ?? .null)
         }
         arguments += guardArguments.map(\.databaseValue)
-        guard let seq = try Int64.fetchOne(statement, arguments: StatementArguments(arguments)) else { return false }
+        guard let row = try Row.fetchOne(statement, arguments: StatementArguments(arguments)) else { return false }
         if let body = finish.response?.body {
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO response_bodies (seq, body) VALUES (?, ?)")
-                .execute(arguments: [seq, Data(body)])
+                .execute(arguments: [row["seq"] as Int64, Data(body)])
         }
+        try insert(
+            UsageRecord(requestID: id, owner: row["owner"], model: row["model"], endpoint: row["endpoint"], finish: finish, now: now),
+            in: db)
         return true
+    }
+
+    /// The usage record of request `id` ended by `finish`, whatever state the request is in.
+    static func record(_ finish: RequestFinish, id: String, now: Timestamp, in db: Database) throws {
+        guard let row = try Row.fetchOne(db, sql: "SELECT owner, model, endpoint FROM deferred_requests WHERE id = ?", arguments: [id])
+        else { return }
+        try insert(
+            UsageRecord(requestID: id, owner: row["owner"], model: row["model"], endpoint: row["endpoint"], finish: finish, now: now),
+            in: db)
+    }
+
+    static func insert(_ record: UsageRecord, in db: Database) throws {
+        try db.cachedStatement(sql: SQLiteUsageSchema.insert)
+            .execute(arguments: StatementArguments(record.storedValues.map(\.databaseValue)))
     }
 }

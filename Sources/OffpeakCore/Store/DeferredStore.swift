@@ -9,9 +9,11 @@ import ServiceLifecycle
 /// - `BatchQueue`: queued requests becoming batches (the flusher).
 /// - `LiveBatches`: batches upstream, polled and settled (the poller).
 /// - `DeliveryQueue`: callbacks due (the dispatcher).
+/// - `UsageLedger`: what each ended call used and cost, and the report over it.
 /// - `SettingsStore`: values kept once (the webhook secret).
 /// - `StoreLifecycle`: schema, readiness, and what must run while the store is in use.
-public typealias DeferredStore = RequestStore & BatchQueue & LiveBatches & DeliveryQueue & SettingsStore & StoreLifecycle
+public typealias DeferredStore = RequestStore & BatchQueue & LiveBatches & DeliveryQueue & UsageLedger & SettingsStore
+    & StoreLifecycle
 
 /// A store's life inside the application: migrated before the server starts, its connections and
 /// upkeep run as services of the same service group.

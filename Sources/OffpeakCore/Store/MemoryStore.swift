@@ -23,6 +23,8 @@ public final class MemoryStore: DeferredStore {
         /// Ids in acceptance order.
         var order: [String] = []
         var keys: [String: String] = [:]
+        /// The usage ledger, by request id and lane.
+        var usage: [String: UsageRecord] = [:]
         var batches: [String: BatchEntry] = [:]
         var settings: [String: String] = [:]
     }
@@ -102,14 +104,15 @@ public final class MemoryStore: DeferredStore {
     public func recordRealtimeAnswer(id: String, _ answer: RealtimeAnswer, now: Timestamp) async throws -> Bool {
         state.withLock { state in
             guard var entry = state.requests[id] else { return false }
+            state.record(entry.record, answer.finish, now: now)
             switch answer {
             case .result(let finish):
                 guard entry.record.status == .cancelled, entry.record.servedBy == .realtimeFallback else { return false }
                 Self.apply(finish, to: &entry, now: now)
-            case .noted(let reason):
+            case .noted(let finish):
                 guard !entry.record.status.isTerminal else { return false }
                 entry.record.servedBy = .realtimeFallback
-                entry.record.servedReason = reason
+                entry.record.servedReason = finish.servedReason
             }
             state.requests[id] = entry
             return true
@@ -318,6 +321,7 @@ public final class MemoryStore: DeferredStore {
                 switch settlement {
                 case .finish(let finish):
                     Self.apply(finish, to: &entry, now: now)
+                    state.record(entry.record, finish, now: now)
                     finished.insert(id)
                 case .requeue(let refund):
                     Self.requeue(&entry, refund: refund ? 1 : 0)
@@ -394,5 +398,32 @@ public final class MemoryStore: DeferredStore {
             state.settings[key] = value
             return value
         }
+    }
+}
+
+// MARK: UsageLedger
+
+extension MemoryStore {
+    public func record(_ records: [UsageRecord]) async throws {
+        state.withLock { state in
+            for record in records { state.insert(record) }
+        }
+    }
+
+    public func usageTallies(_ query: UsageQuery) async throws -> [UsageTally] {
+        let records = state.withLock { Array($0.usage.values) }
+        return UsageTally.tallies(of: records, for: query)
+    }
+}
+
+extension MemoryStore.State {
+    /// The ledger's record of `request` ended by `finish`.
+    mutating func record(_ request: DeferredRequest, _ finish: RequestFinish, now: Timestamp) {
+        insert(UsageRecord(requestID: request.id, owner: request.owner, model: request.model, endpoint: request.endpoint, finish: finish, now: now))
+    }
+
+    mutating func insert(_ record: UsageRecord) {
+        let key = record.requestID + "\u{0}" + record.lane.rawValue
+        if usage[key] == nil { usage[key] = record }
     }
 }

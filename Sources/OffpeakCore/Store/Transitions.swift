@@ -5,6 +5,8 @@ public struct RequestFinish: Sendable, Equatable {
     public var response: StoredResponse?
     public var error: DeferredError?
     public var usage: TokenUsage?
+    /// Where the answer came from: the usage ledger's lane.
+    public var lane: Lane
     public var servedBy: ServedBy
     public var servedReason: String?
     /// The request's callback becomes due now.
@@ -13,13 +15,14 @@ public struct RequestFinish: Sendable, Equatable {
     public var cost: Cost?
 
     public init(
-        status: DeferredStatus, response: StoredResponse?, error: DeferredError?, usage: TokenUsage?, servedBy: ServedBy,
-        servedReason: String? = nil, deliveryDue: Bool, cost: Cost? = nil
+        status: DeferredStatus, response: StoredResponse?, error: DeferredError?, usage: TokenUsage?, lane: Lane = .batch,
+        servedBy: ServedBy, servedReason: String? = nil, deliveryDue: Bool, cost: Cost? = nil
     ) {
         self.status = status
         self.response = response
         self.error = error
         self.usage = usage
+        self.lane = lane
         self.servedBy = servedBy
         self.servedReason = servedReason
         self.deliveryDue = deliveryDue
@@ -33,7 +36,7 @@ public struct RequestFinish: Sendable, Equatable {
     ) -> RequestFinish {
         let usage = OutputLine.usage(in: response.body)
         return RequestFinish(
-            status: response.isSuccess ? .completed : .failed, response: response, error: nil, usage: usage,
+            status: response.isSuccess ? .completed : .failed, response: response, error: nil, usage: usage, lane: .realtime,
             servedBy: .realtimeFallback, servedReason: reason, deliveryDue: hasCallback,
             cost: prices.map { Cost(usage: usage, model: model, lane: .realtime, completed: response.isSuccess, prices: $0) })
     }
@@ -76,7 +79,7 @@ public enum Settlement: Sendable, Equatable {
         let completed = ended.status == .completed
         self = .finish(
             RequestFinish(
-                status: ended.status, response: ended.response, error: ended.error, usage: ended.usage,
+                status: ended.status, response: ended.response, error: ended.error, usage: ended.usage, lane: .batch,
                 servedBy: member.servedBy ?? .batch, deliveryDue: member.hasCallback,
                 cost: prices.map { Cost(usage: ended.usage, model: model, lane: .batch, completed: completed, prices: $0) }))
     }
@@ -87,14 +90,23 @@ public enum Settlement: Sendable, Equatable {
     }
 }
 
-/// An answer obtained from real time for a deferred request (a policy's deadline fallback).
+/// An answer obtained from real time for a deferred request (a policy's deadline fallback). The
+/// call was made and is billed whatever becomes of the request: its usage record (lane
+/// `realtime`) is written with the answer even when the request's state does not take it.
 public enum RealtimeAnswer: Sendable, Equatable {
     /// The request was withdrawn from the queue: this is its result. Applies only to a request
     /// that is withdrawn (`cancelled`, served from real time).
     case result(RequestFinish)
     /// The request is in a batch, whose result follows: only note that the client was answered
-    /// from real time. Applies only to a request that has not ended.
-    case noted(reason: String)
+    /// from real time (`servedReason` says why). Applies only to a request that has not ended.
+    case noted(RequestFinish)
+
+    /// The answer, as obtained.
+    public var finish: RequestFinish {
+        switch self {
+        case .result(let finish), .noted(let finish): finish
+        }
+    }
 }
 
 /// Who may have a callback sent again (`POST /v1/deferred/{id}/redeliver`).

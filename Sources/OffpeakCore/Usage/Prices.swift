@@ -94,7 +94,10 @@ public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var description: String { formatted() }
 
     /// The exact amount as a JSON number (to the pico-unit, no trailing zeros).
-    public var exactText: String { (amount as NSDecimalNumber).stringValue }
+    public var exactText: String { Self.exactText(amount) }
+
+    /// `amount` as a JSON number, as exact as it is.
+    public static func exactText(_ amount: Decimal) -> String { (amount as NSDecimalNumber).stringValue }
 }
 
 /// What one ended request cost, and what it would have cost at the list price.

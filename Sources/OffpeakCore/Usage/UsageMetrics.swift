@@ -4,11 +4,8 @@ import Metrics
 /// incremented by whoever ended the request, after the store applied the end, so a request is
 /// counted once (a file applied twice finishes nothing the second time).
 public enum UsageMetrics {
-    /// Until several upstreams exist, every request goes to this one.
-    public static let defaultUpstream = "default"
-
-    public static func record(_ finish: RequestFinish, model: String, lane: Lane, upstream: String = defaultUpstream) {
-        let labels = [("upstream", upstream), ("model", model), ("lane", lane.rawValue)]
+    public static func record(_ finish: RequestFinish, model: String, upstream: String = UsageRecord.defaultUpstream) {
+        let labels = [("upstream", upstream), ("model", model), ("lane", finish.lane.rawValue)]
         if let usage = finish.usage {
             for (kind, count) in [
                 ("prompt", usage.promptTokens), ("completion", usage.completionTokens), ("cached", usage.cachedTokens),

@@ -180,7 +180,7 @@ public final class Poller<Clock: WorkerClock>: Service {
         guard !finished.isEmpty else { return }
         let done = settlements.compactMap { id, settlement -> SettledRequest? in
             guard finished.contains(id), let finish = settlement.finish else { return nil }
-            UsageMetrics.record(finish, model: batch.model, lane: .batch)
+            UsageMetrics.record(finish, model: batch.model)
             return SettledRequest(id: id, status: finish.status, hasCallback: finish.deliveryDue)
         }
         await counter.add(done.count)

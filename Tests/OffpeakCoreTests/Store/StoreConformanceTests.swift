@@ -206,11 +206,14 @@ import Testing
             #expect(withdrawn?.servedBy == .realtimeFallback && withdrawn?.servedReason == "deadline")
             // 3 × 1 + 4 × 2 = 11 per million tokens, at the real-time price.
             #expect(withdrawn?.cost?.lane == .realtime && withdrawn?.cost?.billed == Money(picos: 11_000_000))
-            #expect(try await store.recordRealtimeAnswer(id: "dfr_w", .noted(reason: "late"), now: 2103) == false, "it has ended")
+            #expect(try await store.recordRealtimeAnswer(id: "dfr_w", .noted(finish), now: 2103) == false, "it has ended")
 
-            #expect(try await store.recordRealtimeAnswer(id: "dfr_b", .noted(reason: "deadline: also in a batch"), now: 2103))
+            var alsoInBatch = finish
+            alsoInBatch.servedReason = "deadline: also in a batch"
+            #expect(try await store.recordRealtimeAnswer(id: "dfr_b", .noted(alsoInBatch), now: 2103))
             let inBatch = try await store.request(id: "dfr_b", owner: "o")
             #expect(inBatch?.status == .submitted && inBatch?.response == nil && inBatch?.servedBy == .realtimeFallback)
+            #expect(inBatch?.servedReason == "deadline: also in a batch")
             #expect(try await store.pendingMembers(batchID: "bat_1")["dfr_b"]?.servedBy == .realtimeFallback)
         }
     }

@@ -1,0 +1,100 @@
+/// The report's statement, the same in both SQL stores: the period's pieces (`UsageQuery.segments`)
+/// read from `usage_days`, `usage_hours` and `usage_records`, each projected to the same columns,
+/// then summed per group and currency. Money is summed as whole micro-units and leftover
+/// pico-units, so that no sum overflows.
+public struct UsageTotalsSQL: Sendable {
+    public let sql: String
+    /// In the order of the placeholders.
+    public let arguments: [StoredValue]
+
+    /// The money and count columns of a part, summed by the outer statement.
+    public static let sums = [
+        "requests", "completed", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "billed_micros",
+        "billed_rest", "list_micros", "list_rest", "unpriced",
+    ]
+
+    /// `placeholder(n)` is the n-th parameter marker (1-based) of the backend: `?` or `$n`.
+    public init(_ query: UsageQuery, placeholder: (Int) -> String) {
+        var arguments: [StoredValue] = []
+        func bind(_ value: StoredValue) -> String {
+            arguments.append(value)
+            return placeholder(arguments.count)
+        }
+        let segments = query.segments
+        let totals = "owner, upstream, model, lane, currency, \(Self.sums.joined(separator: ", "))"
+        var parts: [String] = []
+        func part(_ select: String, from table: String, column: String, range: Range<Int64>) {
+            var part = "SELECT \(select) FROM \(table) WHERE \(column) >= \(bind(.integer(Int(range.lowerBound))))"
+            part += " AND \(column) < \(bind(.integer(Int(range.upperBound))))"
+            if let owner = query.owner { part += " AND owner = \(bind(.text(owner)))" }
+            parts.append(part)
+        }
+        if let days = segments.days {
+            part("day, \(totals)", from: "usage_days", column: "day", range: days)
+        }
+        for hours in segments.hours {
+            part("hour / 24 AS day, \(totals)", from: "usage_hours", column: "hour", range: hours)
+        }
+        let records = """
+            ended_at / 86400 AS day, owner, upstream, model, lane, currency, 1 AS requests, completed,
+            COALESCE(prompt_tokens, 0) AS prompt_tokens, COALESCE(completion_tokens, 0) AS completion_tokens,
+            COALESCE(cached_tokens, 0) AS cached_tokens, COALESCE(reasoning_tokens, 0) AS reasoning_tokens,
+            COALESCE(billed_picos, 0) / 1000000 AS billed_micros, COALESCE(billed_picos, 0) % 1000000 AS billed_rest,
+            COALESCE(list_picos, 0) / 1000000 AS list_micros, COALESCE(list_picos, 0) % 1000000 AS list_rest,
+            1 - priced AS unpriced
+            """
+        for seconds in segments.seconds {
+            part(records, from: "usage_records", column: "ended_at", range: seconds)
+        }
+        if parts.isEmpty {
+            // An empty period: no rows, with the same columns.
+            part(records, from: "usage_records", column: "ended_at", range: 0..<0)
+        }
+        let groups = query.groupBy.map(Self.column) + ["currency"]
+        let sums = Self.sums.map { "CAST(SUM(\($0)) AS BIGINT) AS \($0)" }
+        sql = """
+            SELECT \((groups + sums).joined(separator: ", "))
+            FROM (\(parts.joined(separator: " UNION ALL "))) AS parts
+            GROUP BY \(groups.joined(separator: ", "))
+            """
+        self.arguments = arguments
+    }
+
+    static func column(_ dimension: UsageDimension) -> String {
+        switch dimension {
+        case .model: "model"
+        case .lane: "lane"
+        case .day: "day"
+        case .upstream: "upstream"
+        case .key: "owner"
+        }
+    }
+}
+
+extension UsageTally {
+    /// A row of `UsageTotalsSQL`'s statement, grouped by `dimensions`.
+    public init(row: some StoredRow, groupedBy dimensions: [UsageDimension]) throws {
+        var group = UsageGroup()
+        for dimension in dimensions {
+            let column = UsageTotalsSQL.column(dimension)
+            switch dimension {
+            case .model: group.model = try row.text(column)
+            case .lane: group.lane = try row.text(column)
+            case .day: group.day = try row.integer(column).map(Int64.init)
+            case .upstream: group.upstream = try row.text(column)
+            case .key: group.owner = try row.text(column)
+            }
+        }
+        self.init(group: group, currency: try row.text("currency") ?? "")
+        func count(_ column: String) throws -> Int { try row.integer(column) ?? 0 }
+        requests = try count("requests")
+        completed = try count("completed")
+        promptTokens = try count("prompt_tokens")
+        completionTokens = try count("completion_tokens")
+        cachedTokens = try count("cached_tokens")
+        reasoningTokens = try count("reasoning_tokens")
+        billed = Self.amount(micros: Int64(try count("billed_micros")), picos: Int64(try count("billed_rest")))
+        atListPrice = Self.amount(micros: Int64(try count("list_micros")), picos: Int64(try count("list_rest")))
+        unpriced = try count("unpriced")
+    }
+}

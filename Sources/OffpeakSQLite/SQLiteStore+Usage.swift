@@ -1,0 +1,19 @@
+import GRDB
+import OffpeakCore
+
+extension SQLiteStore {
+    public func record(_ records: [UsageRecord]) async throws {
+        guard !records.isEmpty else { return }
+        try await pool.write { db in
+            for record in records { try Finishing.insert(record, in: db) }
+        }
+    }
+
+    public func usageTallies(_ query: UsageQuery) async throws -> [UsageTally] {
+        let statement = UsageTotalsSQL(query) { _ in "?" }
+        return try await pool.read { db in
+            try Row.fetchAll(db, sql: statement.sql, arguments: StatementArguments(statement.arguments.map(\.databaseValue)))
+                .map { try UsageTally(row: SQLiteRow(row: $0), groupedBy: query.groupBy) }
+        }
+    }
+}
