@@ -119,6 +119,7 @@ public enum Gateway {
             return try await deferral.handle(request, context: context)
         }
         results.register(on: v1)
+        UsageReports(store: store, currency: configuration.prices.currency, clock: clock).register(on: v1)
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             v1.on("**", method: method) { request, context in try await passthrough.forward(request, context: context) }
         }

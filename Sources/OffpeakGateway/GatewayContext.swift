@@ -14,6 +14,12 @@ public struct GatewayContext: RequestContext {
     public init(source: Source) {
         coreContext = .init(source: source)
     }
+
+    /// The owner a client key's requests are kept under: the first 16 bytes of its SHA-256, in hex
+    /// (reports label it with the first 12 digits).
+    public static func owner(ofKey key: String) -> String {
+        SHA256.hash(data: Array(key.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
 }
 
 /// Client keys (`OFFPEAK_API_KEYS`): every `/v1` call must present one. Only hashes are kept.
@@ -22,11 +28,7 @@ struct ClientAuthMiddleware: RouterMiddleware {
     let keyHashes: Set<String>
 
     init(keys: [String]) {
-        keyHashes = Set(keys.map(Self.hash))
-    }
-
-    static func hash(_ key: String) -> String {
-        SHA256.hash(data: Array(key.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+        keyHashes = Set(keys.map(GatewayContext.owner(ofKey:)))
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -38,7 +40,7 @@ struct ClientAuthMiddleware: RouterMiddleware {
                 .unauthorized, "You didn't provide an API key. Provide it as 'Authorization: Bearer YOUR_KEY'.",
                 code: "missing_api_key")
         }
-        let hash = Self.hash(token)
+        let hash = GatewayContext.owner(ofKey: token)
         guard keyHashes.contains(hash) else {
             throw OpenAIError(.unauthorized, "Incorrect API key provided.", code: "invalid_api_key")
         }

@@ -10,8 +10,11 @@ import OffpeakTestSupport
 /// The gateway's routes in process (`app.test(.router)`) over a memory store, without workers.
 /// The upstream is a loopback port nothing listens on: a call that reaches it answers 502.
 enum RouteTesting {
-    static func configuration(policies: String? = nil, maxRequestBytes: Int = 6_291_456) throws -> GatewayConfiguration {
+    static func configuration(
+        policies: String? = nil, maxRequestBytes: Int = 6_291_456, clientKeys: [String] = []
+    ) throws -> GatewayConfiguration {
         var configuration = GatewayConfiguration()
+        configuration.clientKeys = clientKeys
         configuration.upstreamURL = "http://127.0.0.1:1/v1"
         configuration.upstreamAPIKey = "sk-test"
         configuration.maxRequestBytes = maxRequestBytes
