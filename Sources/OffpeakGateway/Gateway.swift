@@ -44,9 +44,10 @@ public enum Gateway {
                 policy: configuration.flush, completionWindow: configuration.completionWindow, lease: configuration.lease),
             clock: clock, logger: logger, onSubmitted: { poller.doorbell.ring() })
 
+        let usage = UsageRecorder(store: store, clock: clock, logger: logger)
         let router = buildRouter(
             store: store, configuration: configuration, httpClient: httpClient, callbacks: callbacks, waiters: waiters,
-            flusherDoorbell: flusher.doorbell, deliveryDoorbell: dispatcher.doorbell, clock: clock, logger: logger)
+            flusherDoorbell: flusher.doorbell, deliveryDoorbell: dispatcher.doorbell, usage: usage, clock: clock, logger: logger)
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -63,6 +64,8 @@ public enum Gateway {
             logger: logger
         )
         app.addServices(store.services)
+        // Stops after the server (which the application runs last), so the last calls are written.
+        app.addServices(usage)
         let workers: [any Service] = [flusher, poller, dispatcher]
         app.addServices(workers.map { AfterStartup($0, gate: started) })
         app.beforeServerStarts {
@@ -85,7 +88,7 @@ public enum Gateway {
     public static func buildRouter(
         store: any DeferredStore, configuration: GatewayConfiguration, httpClient: HTTPClient,
         callbacks: CallbackURLPolicy, waiters: ResultWaiters = ResultWaiters(), flusherDoorbell: Doorbell = Doorbell(),
-        deliveryDoorbell: Doorbell = Doorbell(), clock: SystemClock = SystemClock(), logger: Logger
+        deliveryDoorbell: Doorbell = Doorbell(), usage: UsageRecorder? = nil, clock: SystemClock = SystemClock(), logger: Logger
     ) -> Router<GatewayContext> {
         let results = DeferredResults(
             store: store, waiters: waiters, maxWait: configuration.maxWait, pollInterval: configuration.pollInterval,
@@ -94,7 +97,8 @@ public enum Gateway {
             store: store, maxRequestBytes: configuration.maxRequestBytes, flusherDoorbell: flusherDoorbell, clock: clock)
         let respondAsync = RespondAsync(intake: intake, results: results, callbacks: callbacks, maxWait: configuration.maxWait)
         let passthrough = Passthrough(
-            client: httpClient, upstreamURL: trimmed(configuration.upstreamURL), apiKey: configuration.upstreamAPIKey, logger: logger)
+            client: httpClient, upstreamURL: trimmed(configuration.upstreamURL), apiKey: configuration.upstreamAPIKey,
+            metering: usage.map { Passthrough.Metering(recorder: $0, prices: configuration.prices, clock: clock) }, logger: logger)
         let deferral = PolicyDeferral(
             policies: configuration.policies, intake: intake, results: results, passthrough: passthrough, store: store,
             prices: configuration.prices, clock: clock, logger: logger)

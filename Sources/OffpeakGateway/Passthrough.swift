@@ -5,6 +5,7 @@ import Logging
 import Metrics
 import NIOCore
 import NIOHTTP1
+import OffpeakCore
 
 /// Forwards a call to the provider as it is, with the gateway's key, and relays the answer as it
 /// arrives: bodies stream both ways, so server-sent events reach the client chunk by chunk.
@@ -12,7 +13,16 @@ struct Passthrough: Sendable {
     let client: HTTPClient
     let upstreamURL: String
     let apiKey: String
+    /// Where the calls that answer with token usage are counted; nil counts nothing.
+    let metering: Metering?
     let logger: Logger
+
+    /// The usage ledger's side of passthrough: the recorder, and the prices a call is costed at.
+    struct Metering: Sendable {
+        let recorder: UsageRecorder
+        let prices: PriceTable
+        let clock: SystemClock
+    }
 
     /// Headers that belong to one connection, or that the gateway sets itself.
     static let dropped: Set<String> = [
@@ -21,6 +31,9 @@ struct Passthrough: Sendable {
     ]
 
     static let forwarded = Counter(label: "offpeak_passthrough_requests_total")
+    /// Bodies up to this size are read whole for their model before they are sent on; larger ones
+    /// stream, and the call is counted under the model its answer names.
+    static let modelReadLimit: Int64 = 1 << 20
 
     func forward(_ request: Request, context: GatewayContext) async throws -> Response {
         // `/v1/chat/completions?x` → `{upstream}/chat/completions?x`
@@ -34,7 +47,15 @@ struct Passthrough: Sendable {
         }
         upstream.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
         let length = request.headers[.contentLength].flatMap(Int64.init)
-        if length != 0, request.method != .get, request.method != .head {
+        // The model a metered call names: read from its body when it is small enough to keep whole.
+        var requestModel: String?
+        if metering != nil, request.method == .post, UsageRecord.meteredEndpoints.contains(request.uri.path),
+            let length, length <= Self.modelReadLimit
+        {
+            let bytes = try await request.body.collect(upTo: Int(length))
+            requestModel = (try? JSONObjectView(Array(buffer: bytes)))?.string("model")
+            upstream.body = .bytes(bytes)
+        } else if length != 0, request.method != .get, request.method != .head {
             upstream.body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
         }
         let response: HTTPClientResponse
@@ -51,10 +72,20 @@ struct Passthrough: Sendable {
         }
         let contentLength = response.headers.first(name: "content-length").flatMap(Int.init)
         let body = response.body
+        let meter = metering.flatMap { metering -> CallMeter? in
+            guard request.method == .post, UsageRecord.meteredEndpoints.contains(request.uri.path) else { return nil }
+            return CallMeter(
+                metering: metering, owner: context.owner, endpoint: request.uri.path, requestModel: requestModel,
+                statusCode: Int(response.status.code), contentType: response.headers.first(name: "content-type"))
+        }
         return Response(
             status: .init(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase), headers: headers,
             body: ResponseBody(contentLength: contentLength) { writer in
+                var meter = meter
+                // Counted however the relay ends: the provider answered, and bills what it sent.
+                defer { meter?.record() }
                 for try await chunk in body {
+                    meter?.answer.consume(chunk)
                     try await writer.write(chunk)
                 }
                 try await writer.finish(nil)
@@ -78,5 +109,35 @@ struct Passthrough: Sendable {
             logger.warning("real-time fallback failed", metadata: ["path": "\(path)", "error": "\(error)"])
             throw OpenAIError(.badGateway, "The provider could not be reached.", type: "upstream_error", code: "upstream_unreachable")
         }
+    }
+}
+
+/// One passthrough call's usage, read from its answer as it is relayed, then handed to the recorder.
+struct CallMeter {
+    let metering: Passthrough.Metering
+    let owner: String
+    let endpoint: String
+    let requestModel: String?
+    let statusCode: Int
+    var answer: AnswerMeter
+    private var recorded = false
+
+    init(metering: Passthrough.Metering, owner: String, endpoint: String, requestModel: String?, statusCode: Int, contentType: String?) {
+        self.metering = metering
+        self.owner = owner
+        self.endpoint = endpoint
+        self.requestModel = requestModel
+        self.statusCode = statusCode
+        answer = AnswerMeter(contentType: contentType)
+    }
+
+    mutating func record() {
+        guard !recorded else { return }
+        recorded = true
+        answer.finish()
+        metering.recorder.record(
+            .passthrough(
+                owner: owner, endpoint: endpoint, model: requestModel ?? answer.model ?? "unknown", statusCode: statusCode,
+                usage: answer.usage, prices: metering.prices, now: metering.clock.now()))
     }
 }

@@ -53,6 +53,50 @@ import Testing
         let billedLine = metrics.split(separator: "\n").first { $0.hasPrefix(#"offpeak_cost_total{\#(labels),basis="billed"}"#) }
         let counted = try #require(billedLine.flatMap { Double($0.split(separator: " ").last ?? "") })
         #expect(abs(counted - NSDecimalNumber(decimal: billed).doubleValue) < 1e-12, "the counter adds each request once")
+
+        // The gateway's own report says the same, to the pico-unit.
+        let report = try #require(try await TestHTTP.get(cluster.v1 + "/usage?group_by=model,lane").json)
+        let rows = try #require(report["data"] as? [[String: Any]])
+        let plus = try #require(rows.first { $0["model"] as? String == "qwen-plus" })
+        #expect(plus["lane"] as? String == "batch" && plus["requests"] as? Int == 3 && plus["prompt_tokens"] as? Int == prompt)
+        #expect(Decimal(string: "\(try #require(plus["billed"] as? NSNumber))") == billed)
+        #expect(Decimal(string: "\(try #require(plus["saved"] as? NSNumber))") == billed, "half of the list price saved")
+        let mystery = try #require(rows.first { $0["model"] as? String == "unpriced-model" })
+        #expect(mystery["unpriced_requests"] as? Int == 1 && mystery["requests"] as? Int == 1)
+    }
+
+    /// Calls passed straight through are on the ledger too, in the real-time lane: a plain answer
+    /// and a stream from their `usage`, a stream without a final usage chunk as a request with
+    /// unknown tokens (unpriced, never free).
+    @Test func passthroughCallsAreCountedFromTheirAnswers() async throws {
+        let cluster = try await Cluster(name: "usage-pass")
+        let plain = try await TestHTTP.post(cluster.v1 + "/chat/completions", json: chatBody(model: "qwen-plus", "plain"))
+        let plainUsage = try #require(plain.json?["usage"] as? [String: Any])
+        let counted = try await TestHTTP.post(
+            cluster.v1 + "/chat/completions",
+            json: chatBody(model: "qwen-plus", "streamed", extra: ["stream": true, "stream_options": ["include_usage": true]]))
+        #expect(counted.text.contains("data: [DONE]"))
+        let usageEvent = try #require(
+            counted.text.split(separator: "\n").compactMap { line -> [String: Any]? in
+                guard line.hasPrefix("data: {") else { return nil }
+                return try? JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any]
+            }.compactMap { $0["usage"] as? [String: Any] }.last)
+        _ = try await TestHTTP.post(
+            cluster.v1 + "/chat/completions", json: chatBody(model: "qwen-plus", "silent", extra: ["stream": true]))
+        _ = try await TestHTTP.get(cluster.v1 + "/models")
+
+        var realtime: [String: Any] = [:]
+        try await eventually("the three calls on the ledger", within: 20) {
+            let report = try await TestHTTP.get(cluster.v1 + "/usage?group_by=lane,model").json
+            realtime = (report?["data"] as? [[String: Any]])?.first { $0["lane"] as? String == "realtime" } ?? [:]
+            return realtime["requests"] as? Int == 3
+        }
+        #expect(realtime["model"] as? String == "qwen-plus" && realtime["completed"] as? Int == 3)
+        let prompt = try #require(plainUsage["prompt_tokens"] as? Int) + (try #require(usageEvent["prompt_tokens"] as? Int))
+        #expect(realtime["prompt_tokens"] as? Int == prompt)
+        #expect(realtime["unpriced_requests"] as? Int == 1, "the stream that did not say what it used")
+        // Qwen-plus at the shipped list price, and no batch discount in real time.
+        #expect((realtime["billed"] as? Double ?? 0) > 0 && realtime["saved"] as? Double == 0)
     }
 }
 

@@ -18,4 +18,6 @@ public enum Identifier {
 
     public static func deferred() -> String { make(prefix: "dfr_") }
     public static func batch() -> String { make(prefix: "bat_") }
+    /// A passthrough call, on the usage ledger.
+    public static func call() -> String { make(prefix: "call_") }
 }

@@ -29,8 +29,9 @@ public struct UsageQuery: Sendable, Equatable {
         public let message: String
     }
 
-    /// From the query parameters `from`, `to` and `group_by` (`to` defaults to `now`, `from` to 30
-    /// days before `to`). `key` is a dimension and a parameter only where `keys` allows it.
+    /// From the query parameters `from`, `to` and `group_by` (`to` defaults to the end of the
+    /// current second, so that what ended just now is counted; `from` to 30 days before `to`).
+    /// `key` is a dimension and a parameter only where `allowsKey`.
     public init(parameter: (String) -> String?, owner: String?, now: Int64, allowsKey: Bool) throws(Invalid) {
         func seconds(_ name: String) throws(Invalid) -> Int64? {
             guard let text = parameter(name) else { return nil }
@@ -42,7 +43,7 @@ public struct UsageQuery: Sendable, Equatable {
         if !allowsKey, parameter("key") != nil {
             throw Invalid(parameter: "key", message: "'key' is not a parameter of the client API: a client key sees only its own usage.")
         }
-        let to = try seconds("to") ?? now
+        let to = try seconds("to") ?? now + 1
         let from = try seconds("from") ?? max(0, to - Self.defaultPeriod)
         guard from <= to else {
             throw Invalid(parameter: "from", message: "'from' (\(from)) must not be after 'to' (\(to)).")

@@ -77,3 +77,23 @@ extension UsageRecord {
         ]
     }
 }
+
+extension UsageRecord {
+    /// The calls a passthrough is counted for: the endpoints that answer with token usage.
+    public static let meteredEndpoints: Set<String> = [
+        "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/v1/messages",
+    ]
+
+    /// A passthrough call's record, in the real-time lane. A call that completed without saying
+    /// what it used (a stream without a final `usage` chunk) has unknown tokens and no cost: it
+    /// is reported among the unpriced requests, never as free.
+    public static func passthrough(
+        owner: String, endpoint: String, model: String, statusCode: Int, usage: TokenUsage?, prices: PriceTable, now: Timestamp
+    ) -> UsageRecord {
+        let completed = (200..<300).contains(statusCode)
+        let cost = completed && usage == nil ? nil : Cost(usage: usage, model: model, lane: .realtime, completed: completed, prices: prices)
+        return UsageRecord(
+            requestID: Identifier.call(), lane: .realtime, owner: owner, model: model, endpoint: endpoint,
+            endedAt: Int64(now.rounded(.down)), completed: completed, usage: usage, cost: cost)
+    }
+}
