@@ -18,11 +18,14 @@ public struct SimulatorConfiguration: Sendable {
     public var streamChunkDelay: Double
     /// When set, callers must present this key; otherwise any bearer key is accepted.
     public var apiKey: String?
+    /// Seconds between the 64 KiB pieces of a file's content (0: all at once): a slow download.
+    public var fileChunkDelay: Double
 
     public init(
         host: String = "127.0.0.1", port: Int = 9090, batchDelay: Double = 5, latency: Double = 0,
-        streamChunkDelay: Double = 0.005, apiKey: String? = nil
+        streamChunkDelay: Double = 0.005, apiKey: String? = nil, fileChunkDelay: Double = 0
     ) {
+        self.fileChunkDelay = fileChunkDelay
         self.host = host
         self.port = port
         self.batchDelay = batchDelay

@@ -87,9 +87,22 @@ struct SimulatorRoutes: Sendable {
     private func fileContent(_ id: String) async throws -> Response {
         if let fault = await state.takeFault(.content) { return SimulatorResponses.fault(fault) }
         guard let file = await state.file(id) else { return SimulatorResponses.error(404, "No such file: \(id)") }
+        let delay = configuration.fileChunkDelay
+        guard delay > 0 else {
+            return Response(
+                status: .ok, headers: [.contentType: "application/octet-stream"],
+                body: .init(byteBuffer: ByteBuffer(bytes: file.bytes)))
+        }
+        let bytes = file.bytes
         return Response(
             status: .ok, headers: [.contentType: "application/octet-stream"],
-            body: .init(byteBuffer: ByteBuffer(bytes: file.bytes)))
+            body: ResponseBody(contentLength: bytes.count) { writer in
+                for start in stride(from: 0, to: bytes.count, by: 65_536) {
+                    if start > 0 { try await Task.sleep(for: .milliseconds(Int64(delay * 1000))) }
+                    try await writer.write(ByteBuffer(bytes: bytes[start..<min(start + 65_536, bytes.count)]))
+                }
+                try await writer.finish(nil)
+            })
     }
 
     private func createBatch(_ request: Request) async throws -> Response {

@@ -5,33 +5,9 @@ import Testing
 
 /// Nothing answered 202 is lost: not to SIGKILL, not to SIGTERM.
 @Suite(.serialized) struct RestartTests {
-    func sendMany(_ cluster: Cluster, count: Int, models: [String]) async throws -> [String] {
-        try await withThrowingTaskGroup(of: String.self) { group in
-            var ids: [String] = []
-            var next = 0
-            func add() {
-                let index = next
-                next += 1
-                group.addTask {
-                    let answer = try await cluster.deferred(chatBody(model: models[index % models.count], "request \(index)"))
-                    guard answer.status == 202, let id = answer.json?["id"] as? String else {
-                        throw Timeout(description: "request \(index) was answered \(answer.status)")
-                    }
-                    return id
-                }
-            }
-            for _ in 0..<8 { add() }
-            while let id = try await group.next() {
-                ids.append(id)
-                if next < count { add() }
-            }
-            return ids
-        }
-    }
-
     @Test func everyAcceptedRequestCompletesAfterSIGKILLAndRestart() async throws {
         let cluster = try await Cluster(name: "crash", batchDelay: 1)
-        let ids = try await sendMany(cluster, count: 200, models: ["qwen-plus", "qwen-flash"])
+        let ids = try await cluster.sendMany(count: 200, models: ["qwen-plus", "qwen-flash"])
         cluster.gateway.kill()
         #expect(ids.count == 200)
         try await cluster.restartGateway()
@@ -74,7 +50,7 @@ import Testing
 
     @Test func sigtermStopsCleanlyAndTheWorkResumesOnStart() async throws {
         let cluster = try await Cluster(name: "sigterm", batchDelay: 1)
-        let ids = try await sendMany(cluster, count: 40, models: ["qwen-plus"])
+        let ids = try await cluster.sendMany(count: 40, models: ["qwen-plus"])
         let status = await cluster.gateway.terminate()
         #expect(status == 0, "graceful shutdown exits 0")
         try await cluster.restartGateway()

@@ -62,17 +62,47 @@ final class Cluster: Sendable {
 
     /// How many of this key's requests are in `status`, counted through the list API.
     func count(status: String, key: String? = nil) async throws -> Int {
-        var total = 0
+        try await listed(status: status, key: key).count
+    }
+
+    /// This key's requests in `status`, read through the list API a page at a time.
+    func listed(status: String, key: String? = nil) async throws -> [[String: Any]] {
+        var objects: [[String: Any]] = []
         var after: String?
         repeat {
             let page = try await TestHTTP.get(
                 v1 + "/deferred?limit=100&status=\(status)" + (after.map { "&after=\($0)" } ?? ""),
                 headers: key.map { [("Authorization", "Bearer \($0)")] } ?? []).json ?? [:]
             let data = page["data"] as? [[String: Any]] ?? []
-            total += data.count
+            objects += data
             after = (page["has_more"] as? Bool == true) ? data.last?["id"] as? String : nil
         } while after != nil
-        return total
+        return objects
+    }
+
+    /// Sends `count` deferred chat calls, 8 at a time, cycling through `models`; their ids.
+    func sendMany(count: Int, models: [String]) async throws -> [String] {
+        try await withThrowingTaskGroup(of: String.self) { group in
+            var ids: [String] = []
+            var next = 0
+            func add() {
+                let index = next
+                next += 1
+                group.addTask {
+                    let answer = try await self.deferred(chatBody(model: models[index % models.count], "request \(index)"))
+                    guard answer.status == 202, let id = answer.json?["id"] as? String else {
+                        throw Timeout(description: "request \(index) was answered \(answer.status)")
+                    }
+                    return id
+                }
+            }
+            for _ in 0..<min(8, count) { add() }
+            while let id = try await group.next() {
+                ids.append(id)
+                if next < count { add() }
+            }
+            return ids
+        }
     }
 
     /// Waits until every id is terminal; returns their objects.
