@@ -4,16 +4,13 @@ import NIOCore
 import NIOHTTP1
 
 /// What `offpeak demo` shows a newcomer: a plain call, a streamed call, then deferred calls
-/// queued, batched, polled and answered, and what they cost against real-time prices.
+/// queued, batched, polled and answered, and the gateway's own report of what they cost.
 struct DemoScript {
     let client: HTTPClient
     let requests: Int
 
-    /// Illustrative list prices in USD per million tokens (input, output), for the arithmetic only.
-    static let prices: [String: (input: Double, output: Double)] = [
-        "qwen-plus": (0.40, 1.20), "qwen-flash": (0.05, 0.40),
-    ]
-    static let models = ["qwen-plus", "qwen-flash"]
+    /// Two models the shipped price table knows.
+    static let models = ["qwen-plus", "qwen-turbo"]
 
     func say(_ text: String) {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
@@ -33,7 +30,7 @@ struct DemoScript {
         var streamRequest = HTTPClientRequest(url: gateway + "/v1/chat/completions")
         streamRequest.method = .POST
         streamRequest.headers.add(name: "Content-Type", value: "application/json")
-        streamRequest.body = .bytes(ByteBuffer(bytes: chatBody("qwen-flash", "Stream me a short answer", stream: true)))
+        streamRequest.body = .bytes(ByteBuffer(bytes: chatBody("qwen-turbo", "Stream me a short answer", stream: true)))
         let stream = try await client.execute(streamRequest, timeout: .seconds(30))
         var chunks = 0
         for try await buffer in stream.body {
@@ -89,32 +86,50 @@ struct DemoScript {
         }
 
         say("\n5. Each result is fetched by the id the 202 gave:")
-        var realtimeCost = 0.0
-        var inputTokens = 0
-        var outputTokens = 0
-        for (index, id) in ids.enumerated() {
+        for id in ids.prefix(2) {
             let result = try await get(gateway + "/v1/deferred/\(id)/result")
-            guard let object = json(result.body) else { continue }
-            let model = object["model"] as? String ?? ""
-            let usage = object["usage"] as? [String: Any] ?? [:]
-            let prompt = usage["prompt_tokens"] as? Int ?? 0
-            let completion = usage["completion_tokens"] as? Int ?? 0
-            inputTokens += prompt
-            outputTokens += completion
-            let price = Self.prices[model] ?? (0, 0)
-            realtimeCost += (Double(prompt) * price.input + Double(completion) * price.output) / 1_000_000
-            if index < 2 { say("   GET /v1/deferred/\(id)/result → \(result.status): \(answerText(result.body) ?? "?")") }
+            say("   GET /v1/deferred/\(id)/result → \(result.status): \(answerText(result.body) ?? "?")")
         }
-        let batchCost = realtimeCost / 2
-        say("\n6. What it cost (\(inputTokens) input and \(outputTokens) output tokens, illustrative list prices):")
-        say("   at real-time prices  $\(String(format: "%.6f", realtimeCost))")
-        say("   at batch prices      $\(String(format: "%.6f", batchCost))   saved 50%: $\(String(format: "%.6f", realtimeCost - batchCost))")
+
+        say("\n6. What it all cost, from the gateway's own ledger (GET /v1/usage?group_by=model,lane):")
+        let report = try await get(gateway + "/v1/usage?group_by=model,lane")
+        guard report.status == 200, let object = json(report.body) else {
+            throw DemoFailure(message: "the usage report was answered \(report.status)")
+        }
+        let currency = object["currency"] as? String ?? ""
+        say("   " + Self.reportLine(["model", "lane", "requests", "in tokens", "out tokens", "billed", "list price", "saved"]))
+        for row in (object["data"] as? [[String: Any]]) ?? [] {
+            say("   " + Self.reportLine(Self.reportCells(row, label: [row["model"], row["lane"]])))
+        }
+        if let totals = object["totals"] as? [String: Any] {
+            say("   " + Self.reportLine(Self.reportCells(totals, label: ["total", ""])))
+        }
+        say("   (\(currency); the passthrough calls of steps 1–2 are the real-time lane, billed at the list price)")
         say("\nDone. Point your app at the gateway and add 'Prefer: respond-async' to calls that can wait.")
+    }
+
+    static func reportCells(_ row: [String: Any], label: [Any?]) -> [String] {
+        let money = { (name: String) in String(format: "%.6f", (row[name] as? NSNumber)?.doubleValue ?? 0) }
+        return label.map { "\($0 ?? "")" } + [
+            "\(row["requests"] as? Int ?? 0)", "\(row["prompt_tokens"] as? Int ?? 0)", "\(row["completion_tokens"] as? Int ?? 0)",
+            money("billed"), money("at_list_price"), money("saved"),
+        ]
+    }
+
+    static func reportLine(_ cells: [String]) -> String {
+        let widths = [11, 9, 9, 10, 11, 10, 11, 10]
+        return zip(cells, widths).enumerated().map { index, cell in
+            index < 2 ? cell.0.padding(toLength: cell.1, withPad: " ", startingAt: 0)
+                : String(repeating: " ", count: max(0, cell.1 - cell.0.count)) + cell.0
+        }.joined(separator: " ")
     }
 
     private func chatBody(_ model: String, _ text: String, stream: Bool = false) -> [UInt8] {
         var object: [String: Any] = ["model": model, "messages": [["role": "user", "content": text]]]
-        if stream { object["stream"] = true }
+        if stream {
+            object["stream"] = true
+            object["stream_options"] = ["include_usage": true]
+        }
         return Array((try? JSONSerialization.data(withJSONObject: object)) ?? Data())
     }
 

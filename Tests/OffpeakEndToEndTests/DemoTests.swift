@@ -26,6 +26,11 @@ import Testing
         #expect(text.contains("12 accepted"))
         #expect(text.contains("completed 12"))
         #expect(text.contains("→ 200"))
-        #expect(text.contains("saved 50%"))
+        // The gateway's own report: the twelve deferred calls in the batch lane, the two passthrough calls in real time.
+        #expect(text.contains("GET /v1/usage"))
+        let batchRequests = text.split(separator: "\n").filter { $0.contains(" batch ") }
+            .compactMap { line in line.split(separator: " ").dropFirst(2).first.flatMap { Int($0) } }
+        #expect(batchRequests.reduce(0, +) == 12, "\(text)")
+        #expect(text.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("total") && $0.contains(" 14 ") })
     }
 }
