@@ -62,6 +62,12 @@ import Testing
         #expect(refused.status == 2 && refused.output.contains("rule 1 (evals): `fallback` must be when-queued, always or never"))
         let serve = try offpeak(["serve", "--port", "0"], environment: ["OFFPEAK_CONFIG": bad, "OFFPEAK_UPSTREAM_API_KEY": "sk"])
         #expect(serve.status == 2 && serve.output.contains("rule 1 (evals)"), "serve refuses the file too")
+
+        let badPrice = try #require(try Self.settings("prices:\n  models:\n    qwen-plus: {input: -0.4}\n")["OFFPEAK_CONFIG"])
+        let price = try offpeak(["policies", "--config", badPrice])
+        #expect(price.status == 2 && price.output.contains("qwen-plus: `input` must be a number"), "\(price.output)")
+        let servePrice = try offpeak(["serve", "--port", "0"], environment: ["OFFPEAK_CONFIG": badPrice, "OFFPEAK_UPSTREAM_API_KEY": "sk"])
+        #expect(servePrice.status == 2 && servePrice.output.contains("qwen-plus: `input`"), "\(servePrice.output)")
     }
 
     @Test func theOfficialSDKWithNoHeadersGetsBatchAnswersPlainAndStreamed() async throws {
@@ -166,6 +172,11 @@ import Testing
         let done = try await cluster.waitTerminal([id], key: "key-eval")
         #expect(done[id]?["served_by"] as? String == "realtime-fallback", "the record says it was answered from real time")
         #expect((done[id]?["served_reason"] as? String)?.contains("also in a batch") == true)
+        // Two calls were made, and both are billed: one in each lane.
+        let report = try await TestHTTP.get(
+            cluster.v1 + "/usage?group_by=lane", headers: [("Authorization", "Bearer key-eval")]).json
+        let lanes = (report?["data"] as? [[String: Any]] ?? []).map { "\($0["lane"] ?? "") \($0["requests"] ?? "")" }
+        #expect(lanes == ["batch 1", "realtime 1"], "\(String(describing: report))")
     }
 
     @Test func neverAnswers504AtTheDeadlineAndTheResultArrivesLater() async throws {
