@@ -41,6 +41,24 @@ import Testing
         }
         let statuses = try await cluster.upstreamBatches().map(\.status)
         #expect(statuses.contains("expired"))
+
+        // Billed once or not at all: each request is on the ledger once, whatever its attempts; the
+        // rejected rows cost nothing, and the sums are those of the requests' own costs.
+        let report = try #require(try await TestHTTP.get(cluster.v1 + "/usage?group_by=lane").json)
+        let totals = try #require(report["totals"] as? [String: Any])
+        let completed = fine + flaky + expiring
+        #expect(totals["requests"] as? Int == objects.count && totals["completed"] as? Int == completed.count)
+        #expect(totals["failed"] as? Int == rejected.count)
+        var billed = Decimal(0)
+        var prompt = 0
+        for id in completed {
+            billed += Decimal(string: "\((objects[id]?["cost"] as? [String: Any])?["billed"] as? NSNumber ?? 0)") ?? 0
+            prompt += (objects[id]?["usage"] as? [String: Any])?["prompt_tokens"] as? Int ?? 0
+        }
+        for id in rejected {
+            #expect((objects[id]?["cost"] as? [String: Any])?["billed"] as? NSNumber == 0, "a failed row costs 0")
+        }
+        #expect(Decimal(string: "\(totals["billed"] as? NSNumber ?? 0)") == billed && totals["prompt_tokens"] as? Int == prompt)
     }
 
     @Test func withOneAttemptRetryableRowsFailWithAClearCode() async throws {
