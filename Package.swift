@@ -138,6 +138,7 @@ let package = Package(
             name: "OffpeakBench",
             dependencies: [
                 "OffpeakCore", "OffpeakSQLite", "OffpeakProvider", "OffpeakPostgres",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -12,8 +12,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Runs of each stage; the table shows medians.") var runs = 3
     @Option(help: "Seconds of load per accept run.") var seconds = 10
     @Option(help: "Where to write the table as Markdown.") var output = "docs/benchmarks.md"
-    @Option(parsing: .upToNextOption, help: "Stages to run: accept passthrough flush webhooks memory.")
-    var stages: [String] = ["accept", "passthrough", "flush", "webhooks", "memory"]
+    @Option(parsing: .upToNextOption, help: "Stages to run: accept passthrough flush webhooks memory usage.")
+    var stages: [String] = ["accept", "passthrough", "flush", "webhooks", "memory", "usage"]
 
     struct Row {
         var stage: String
@@ -163,6 +163,23 @@ struct BenchCommand: AsyncParsableCommand {
             rows.append(Row(
                 stage: "memory at rest, 100,000 queued requests", figure: Measure.mb(Measure.median(sizes)) + " resident",
                 target: "≤ 100 MB", baseline: "—", ratio: "—"))
+        }
+
+        if stages.contains("usage") {
+            var figures: [UsageReportStage.Figures] = []
+            for run in 1...runs {
+                say("usage report: run \(run) of \(runs)")
+                figures.append(try await UsageReportStage.run())
+            }
+            let report = Measure.median(figures.map(\.reportSeconds))
+            let scan = Measure.median(figures.map(\.recordsScanSeconds))
+            rows.append(Row(
+                stage: "usage report: 30 days by day, model and lane over 1,000,000 records (SQLite)",
+                figure: String(format: "%@ (one key's report %@; loading the records %.1f s)", Measure.ms(report),
+                               Measure.ms(Measure.median(figures.map(\.keyReportSeconds))), Measure.median(figures.map(\.loadSeconds))),
+                target: "< 200 ms",
+                baseline: "the same sums by GROUP BY over the records: \(Measure.ms(scan))",
+                ratio: String(format: "%.3f×", report / scan)))
         }
 
         let table = Self.render(rows)

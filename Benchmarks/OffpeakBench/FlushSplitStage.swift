@@ -55,7 +55,7 @@ enum FlushSplitStage {
         Measure.resetPeak()
         let flushStart = ContinuousClock.now
         try await flusher.flushDue()
-        let flushSeconds = seconds(since: flushStart)
+        let flushSeconds = Measure.seconds(since: flushStart)
         let flushPeak = Measure.status("VmHWM") - before
         let live = try await store.claimDuePolls(now: .infinity, lease: Lease(holder: "bench", until: .infinity), limit: 1)
         guard let batch = live.first, batch.requestCount == count else {
@@ -77,7 +77,7 @@ enum FlushSplitStage {
         Measure.resetPeak()
         let splitStart = ContinuousClock.now
         try await poller.collect(batch, upstreamBatch)
-        let splitSeconds = seconds(since: splitStart)
+        let splitSeconds = Measure.seconds(since: splitStart)
         let splitPeak = Measure.status("VmHWM") - splitBefore
         guard try await store.pendingMembers(batchID: batch.id).isEmpty else { throw BenchFailure("rows left unsettled") }
 
@@ -87,17 +87,13 @@ enum FlushSplitStage {
         let all = await lines.lines
         let parseStart = ContinuousClock.now
         for line in all { _ = try JSONSerialization.jsonObject(with: Data(line)) }
-        let parseSeconds = seconds(since: parseStart)
+        let parseSeconds = Measure.seconds(since: parseStart)
         return Figures(
             flushSeconds: flushSeconds, flushPeakGrowth: flushPeak, fileBytes: batch.fileBytes, copySeconds: copySeconds,
             splitSeconds: splitSeconds, splitPeakGrowth: splitPeak, outputBytes: all.reduce(0) { $0 + $1.count + 1 },
             parseOnlySeconds: parseSeconds)
     }
 
-    static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    }
 
     /// A plain copy of a file of the same size, through the page cache.
     static func timeCopy(bytes: Int, in folder: URL) throws -> Double {
@@ -106,7 +102,7 @@ enum FlushSplitStage {
         try Data(repeating: 0x61, count: bytes).write(to: source)
         let start = ContinuousClock.now
         try FileManager.default.copyItem(at: source, to: target)
-        return seconds(since: start)
+        return Measure.seconds(since: start)
     }
 }
 

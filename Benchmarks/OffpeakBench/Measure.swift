@@ -41,5 +41,10 @@ enum Measure {
     }
 
     static func mb(_ bytes: Double) -> String { String(format: "%.1f MB", bytes / 1_000_000) }
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
     static func ms(_ seconds: Double) -> String { String(format: "%.2f ms", seconds * 1000) }
 }

@@ -71,7 +71,7 @@ enum WebhookStage {
             while try await store.nextDeliveryAt() != nil {
                 try await Task.sleep(for: .milliseconds(20))
             }
-            let rate = Double(count) / FlushSplitStage.seconds(since: start)
+            let rate = Double(count) / Measure.seconds(since: start)
             await dispatcherGroup.triggerGracefulShutdown()
             await receiverGroup.triggerGracefulShutdown()
             return rate

@@ -124,7 +124,7 @@ enum SQLiteMigrations {
                     """)
         }
         migrator.registerMigration("v8: the usage ledger") { db in
-            try db.execute(sql: SQLiteUsageSchema.create)
+            try db.execute(sql: SQLiteLedger.create)
             // Requests that ended before the ledger existed are its first records.
             try db.execute(
                 sql: """
@@ -134,6 +134,10 @@ enum SQLiteMigrations {
                         COALESCE(cost_currency, ''), COALESCE(cost_priced, 0), cost_billed, cost_list
                     FROM deferred_requests WHERE status IN ('completed', 'failed') ORDER BY seq
                     """)
+            for bucket in UsageTotalsSQL.buckets {
+                try db.execute(
+                    sql: UsageTotalsSQL.rollUp(into: bucket.table, bucket: bucket.bucket, seconds: bucket.seconds, from: "usage_records WHERE true"))
+            }
         }
         return migrator
     }

@@ -50,18 +50,19 @@ extension SQLiteStore {
                     WHERE id = ? AND batch_id = ? AND status = 'submitted'
                     """)
             let inBatch = try Finishing.statement(in: db, guard: "id = ? AND batch_id = ? AND status = 'submitted'")
-            var finished: Set<String> = []
+            var ended: [UsageRecord] = []
             for (id, settlement) in settlements {
                 switch settlement {
                 case .finish(let outcome):
-                    if try Finishing.apply(outcome, id: id, now: now, with: inBatch, guardArguments: [id, batchID], in: db) {
-                        finished.insert(id)
+                    if let record = try Finishing.apply(outcome, id: id, now: now, with: inBatch, guardArguments: [id, batchID], in: db) {
+                        ended.append(record)
                     }
                 case .requeue(let refund):
                     try requeue.execute(arguments: [refund ? 1 : 0, id, batchID])
                 }
             }
-            return finished
+            try SQLiteLedger.append(ended, in: db)
+            return Set(ended.map(\.requestID))
         }
     }
 

@@ -5,7 +5,7 @@ extension SQLiteStore {
     public func record(_ records: [UsageRecord]) async throws {
         guard !records.isEmpty else { return }
         try await pool.write { db in
-            for record in records { try Finishing.insert(record, in: db) }
+            try SQLiteLedger.append(records, in: db)
         }
     }
 

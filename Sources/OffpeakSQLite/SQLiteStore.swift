@@ -131,7 +131,10 @@ public struct SQLiteStore: DeferredStore {
             case .result(let finish):
                 let withdrawn = try Finishing.statement(
                     in: db, guard: "id = ? AND status = 'cancelled' AND served_by = 'realtime-fallback'")
-                if try Finishing.apply(finish, id: id, now: now, with: withdrawn, guardArguments: [id], in: db) { return true }
+                if let record = try Finishing.apply(finish, id: id, now: now, with: withdrawn, guardArguments: [id], in: db) {
+                    try SQLiteLedger.append([record], in: db)
+                    return true
+                }
             case .noted(let finish):
                 try db.execute(
                     sql: """
@@ -140,11 +143,11 @@ public struct SQLiteStore: DeferredStore {
                         """,
                     arguments: [finish.servedReason, id])
                 let noted = db.changesCount > 0
-                try Finishing.record(answer.finish, id: id, now: now, in: db)
+                try Finishing.recordAnyway(answer.finish, id: id, now: now, in: db)
                 return noted
             }
             // The call was made even if the request did not take its answer.
-            try Finishing.record(answer.finish, id: id, now: now, in: db)
+            try Finishing.recordAnyway(answer.finish, id: id, now: now, in: db)
             return false
         }
     }
@@ -167,12 +170,12 @@ enum Finishing {
             sql: "UPDATE deferred_requests SET \(assignments) WHERE \(condition) RETURNING seq, owner, model, endpoint")
     }
 
-    /// True when the guard held and the request ended; its response body is kept beside it, and
-    /// its usage record written.
+    /// When the guard held and the request ended, its usage record (for `SQLiteLedger.append`);
+    /// its response body is kept beside it.
     static func apply(
         _ finish: RequestFinish, id: String, now: Timestamp, with statement: Statement,
         guardArguments: [any DatabaseValueConvertible], in db: Database
-    ) throws -> Bool {
+    ) throws -> UsageRecord? {
         var arguments: [DatabaseValue] = []
         arguments.reserveCapacity(RequestColumns.finished.names.count * 2 + guardArguments.count)
         for change in finish.storedChanges(now: now) {
@@ -180,28 +183,20 @@ enum Finishing {
             arguments.append(change?.databaseValue ?? .null)
         }
         arguments += guardArguments.map(\.databaseValue)
-        guard let row = try Row.fetchOne(statement, arguments: StatementArguments(arguments)) else { return false }
+        guard let row = try Row.fetchOne(statement, arguments: StatementArguments(arguments)) else { return nil }
         if let body = finish.response?.body {
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO response_bodies (seq, body) VALUES (?, ?)")
                 .execute(arguments: [row["seq"] as Int64, Data(body)])
         }
-        try insert(
-            UsageRecord(requestID: id, owner: row["owner"], model: row["model"], endpoint: row["endpoint"], finish: finish, now: now),
-            in: db)
-        return true
+        return UsageRecord(requestID: id, owner: row["owner"], model: row["model"], endpoint: row["endpoint"], finish: finish, now: now)
     }
 
     /// The usage record of request `id` ended by `finish`, whatever state the request is in.
-    static func record(_ finish: RequestFinish, id: String, now: Timestamp, in db: Database) throws {
+    static func recordAnyway(_ finish: RequestFinish, id: String, now: Timestamp, in db: Database) throws {
         guard let row = try Row.fetchOne(db, sql: "SELECT owner, model, endpoint FROM deferred_requests WHERE id = ?", arguments: [id])
         else { return }
-        try insert(
-            UsageRecord(requestID: id, owner: row["owner"], model: row["model"], endpoint: row["endpoint"], finish: finish, now: now),
+        try SQLiteLedger.append(
+            [UsageRecord(requestID: id, owner: row["owner"], model: row["model"], endpoint: row["endpoint"], finish: finish, now: now)],
             in: db)
-    }
-
-    static func insert(_ record: UsageRecord, in db: Database) throws {
-        try db.cachedStatement(sql: SQLiteUsageSchema.insert)
-            .execute(arguments: StatementArguments(record.storedValues.map(\.databaseValue)))
     }
 }

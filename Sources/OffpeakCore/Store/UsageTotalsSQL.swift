@@ -13,6 +13,49 @@ public struct UsageTotalsSQL: Sendable {
         "billed_rest", "list_micros", "list_rest", "unpriced",
     ]
 
+    /// What one record of `usage_records` adds to each of `sums`, its columns read through
+    /// `prefix`: the one rule the totals and the report both follow.
+    static func contributions(prefix: String = "") -> [String] {
+        let money = { (column: String) in
+            ["COALESCE(\(prefix)\(column), 0) / 1000000", "COALESCE(\(prefix)\(column), 0) % 1000000"]
+        }
+        return ["1", "\(prefix)completed"]
+            + ["prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens"].map { "COALESCE(\(prefix)\($0), 0)" }
+            + money("billed_picos") + money("list_picos") + ["1 - \(prefix)priced"]
+    }
+
+    /// The buckets the totals are kept in: `usage_hours` by hour, `usage_days` by day.
+    public static let buckets = [(table: "usage_hours", bucket: "hour", seconds: 3_600), (table: "usage_days", bucket: "day", seconds: 86_400)]
+
+    /// Adds the records of `source` (a table with `usage_records`' columns, and a condition) to
+    /// the totals of `table`, in key order (so that writers holding rows of it never wait on each
+    /// other in a cycle).
+    public static func rollUp(into table: String, bucket: String, seconds: Int, from source: String) -> String {
+        """
+        INSERT INTO \(table) (\(bucket), owner, upstream, model, lane, currency, \(sums.joined(separator: ", ")))
+        SELECT ended_at / \(seconds), owner, upstream, model, lane, currency,
+            \(contributions().map { "SUM(\($0))" }.joined(separator: ", "))
+        FROM \(source) GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+        ON CONFLICT (\(bucket), owner, upstream, model, lane, currency) DO UPDATE SET
+            \(sums.map { "\($0) = \(table).\($0) + excluded.\($0)" }.joined(separator: ", "))
+        """
+    }
+
+    /// The columns of `usage_records` after its key (`UsageColumns.stored`, typed), the same in
+    /// both SQL stores (`BIGINT` has integer affinity in SQLite).
+    public static let recordColumns = """
+        request_id TEXT NOT NULL, lane TEXT NOT NULL, owner TEXT NOT NULL, upstream TEXT NOT NULL, model TEXT NOT NULL,
+        endpoint TEXT NOT NULL, ended_at BIGINT NOT NULL, completed BIGINT NOT NULL, prompt_tokens BIGINT,
+        completion_tokens BIGINT, cached_tokens BIGINT, reasoning_tokens BIGINT, currency TEXT NOT NULL,
+        priced BIGINT NOT NULL, billed_picos BIGINT, list_picos BIGINT, UNIQUE (request_id, lane)
+        """
+
+    /// The columns of `usage_hours` and `usage_days` after their bucket.
+    public static let totalsColumns = """
+        owner TEXT NOT NULL, upstream TEXT NOT NULL, model TEXT NOT NULL, lane TEXT NOT NULL, currency TEXT NOT NULL,
+        \(sums.map { "\($0) BIGINT NOT NULL" }.joined(separator: ", "))
+        """
+
     /// `placeholder(n)` is the n-th parameter marker (1-based) of the backend: `?` or `$n`.
     public init(_ query: UsageQuery, placeholder: (Int) -> String) {
         var arguments: [StoredValue] = []
@@ -35,14 +78,8 @@ public struct UsageTotalsSQL: Sendable {
         for hours in segments.hours {
             part("hour / 24 AS day, \(totals)", from: "usage_hours", column: "hour", range: hours)
         }
-        let records = """
-            ended_at / 86400 AS day, owner, upstream, model, lane, currency, 1 AS requests, completed,
-            COALESCE(prompt_tokens, 0) AS prompt_tokens, COALESCE(completion_tokens, 0) AS completion_tokens,
-            COALESCE(cached_tokens, 0) AS cached_tokens, COALESCE(reasoning_tokens, 0) AS reasoning_tokens,
-            COALESCE(billed_picos, 0) / 1000000 AS billed_micros, COALESCE(billed_picos, 0) % 1000000 AS billed_rest,
-            COALESCE(list_picos, 0) / 1000000 AS list_micros, COALESCE(list_picos, 0) % 1000000 AS list_rest,
-            1 - priced AS unpriced
-            """
+        let contributions = zip(Self.contributions(), Self.sums).map { "\($0) AS \($1)" }
+        let records = "ended_at / 86400 AS day, owner, upstream, model, lane, currency, \(contributions.joined(separator: ", "))"
         for seconds in segments.seconds {
             part(records, from: "usage_records", column: "ended_at", range: seconds)
         }

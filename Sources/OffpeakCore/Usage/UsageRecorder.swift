@@ -4,8 +4,8 @@ import ServiceLifecycle
 import Synchronization
 
 /// Writes the usage records of passthrough calls to the ledger in groups, off the calls' path: a
-/// call's answer never waits on the store. Records wait in memory until the next write (at once
-/// when the recorder is idle); a failed write is retried. At shutdown, after the server has
+/// call's answer never waits on the store. Records wait in memory for the next write (a tenth of a
+/// second after the first of a group arrives); a failed write is retried. At shutdown, after the server has
 /// stopped, what is left is written. What a crash leaves unwritten is lost: passthrough calls are
 /// counted as well as the gateway can without slowing them, deferred requests exactly.
 public final class UsageRecorder: Service, Sendable {
@@ -16,11 +16,15 @@ public final class UsageRecorder: Service, Sendable {
         public var batch: Int
         /// After a failed write.
         public var retryDelay: Double
+        /// How long the first record of a group waits for others: one commit (and one fsync) for
+        /// all the calls of that time, not one each.
+        public var linger: Double
 
-        public init(capacity: Int = 100_000, batch: Int = 1_000, retryDelay: Double = 1) {
+        public init(capacity: Int = 100_000, batch: Int = 1_000, retryDelay: Double = 1, linger: Double = 0.1) {
             self.capacity = capacity
             self.batch = batch
             self.retryDelay = retryDelay
+            self.linger = linger
         }
     }
 
@@ -52,6 +56,7 @@ public final class UsageRecorder: Service, Sendable {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await self.doorbell.wait(seconds: 60, clock: self.clock)
+                try? await self.clock.sleep(seconds: self.configuration.linger)
                 if await !self.writePending(), !Task.isCancelled {
                     try? await self.clock.sleep(seconds: self.configuration.retryDelay)
                 }

@@ -1,0 +1,43 @@
+import GRDB
+import OffpeakCore
+
+/// The usage ledger's tables, and how records join them: the records, and their hourly and daily
+/// totals, which `append` brings up to date in the same transaction from the records it inserted
+/// (so a total never counts a record that is not there, nor misses one that is).
+enum SQLiteLedger {
+    static let create = """
+        CREATE TABLE usage_records (seq INTEGER PRIMARY KEY, \(UsageTotalsSQL.recordColumns));
+        CREATE INDEX usage_records_by_end ON usage_records(ended_at);
+        CREATE TABLE usage_hours (hour INTEGER NOT NULL, \(UsageTotalsSQL.totalsColumns),
+            PRIMARY KEY (hour, owner, upstream, model, lane, currency)) WITHOUT ROWID;
+        CREATE TABLE usage_days (day INTEGER NOT NULL, \(UsageTotalsSQL.totalsColumns),
+            PRIMARY KEY (day, owner, upstream, model, lane, currency)) WITHOUT ROWID;
+        """
+
+    /// Inserts a record unless its request and lane have one already.
+    static let insert = """
+        INSERT INTO usage_records (\(UsageColumns.stored.names.joined(separator: ", ")))
+        VALUES (\(UsageColumns.stored.names.map { _ in "?" }.joined(separator: ", ")))
+        ON CONFLICT (request_id, lane) DO NOTHING
+        """
+
+    /// Adds `records` (those whose request and lane are not there yet) and their totals. Run it
+    /// inside a write transaction: SQLite's one writer makes the rows after the highest `seq` seen
+    /// first exactly the ones this call inserted.
+    static func append(_ records: [UsageRecord], in db: Database) throws {
+        guard !records.isEmpty else { return }
+        let before = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM usage_records")) ?? 0
+        let insert = try db.cachedStatement(sql: insert)
+        var inserted = 0
+        for record in records {
+            try insert.execute(arguments: StatementArguments(record.storedValues.map(\.databaseValue)))
+            inserted += db.changesCount
+        }
+        guard inserted > 0 else { return }
+        for bucket in UsageTotalsSQL.buckets {
+            try db.cachedStatement(
+                sql: UsageTotalsSQL.rollUp(into: bucket.table, bucket: bucket.bucket, seconds: bucket.seconds, from: "usage_records WHERE seq > ?")
+            ).execute(arguments: [before])
+        }
+    }
+}
