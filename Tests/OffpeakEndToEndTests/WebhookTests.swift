@@ -64,6 +64,9 @@ import Testing
             data["delivery"] = nil
             object["delivery"] = nil
             #expect(data as NSDictionary == object as NSDictionary, "the event's data is the object GET returns")
+            let cost = try #require(data["cost"] as? [String: Any], "the callback carries the cost")
+            #expect(cost["lane"] as? String == "batch" && cost["priced"] as? Bool == true)
+            #expect((data["usage"] is NSNull) == (status == "failed"), "and the usage of what completed")
         }
         #expect(events.filter { $0["type"] as? String == "deferred_request.failed" }.count == 10)
     }
