@@ -115,8 +115,8 @@ enum PostgresMigrations {
                 """
                 INSERT INTO usage_records (request_id, lane, owner, upstream, model, endpoint, ended_at, completed, prompt_tokens,
                     completion_tokens, cached_tokens, reasoning_tokens, currency, priced, billed_picos, list_picos)
-                SELECT id, COALESCE(cost_lane, 'batch'), owner, 'default', model, endpoint, floor(completed_at)::BIGINT,
-                    CASE WHEN status = 'completed' THEN 1 ELSE 0 END, prompt_tokens, completion_tokens, cached_tokens,
+                SELECT id, COALESCE(cost_lane, 'batch'), owner, 'default', model, endpoint,
+                    floor(COALESCE(completed_at, submitted_at, created_at))::BIGINT, CASE WHEN status = 'completed' THEN 1 ELSE 0 END, prompt_tokens, completion_tokens, cached_tokens,
                     reasoning_tokens, COALESCE(cost_currency, ''), COALESCE(cost_priced, 0), cost_billed, cost_list
                 FROM deferred_requests WHERE status IN ('completed', 'failed') ORDER BY seq
                 """

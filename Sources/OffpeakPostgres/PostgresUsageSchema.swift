@@ -8,13 +8,11 @@ enum PostgresUsageSchema {
     static let create = [
         "CREATE TABLE usage_records (seq BIGSERIAL PRIMARY KEY, \(UsageTotalsSQL.recordColumns))",
         "CREATE INDEX usage_records_by_end ON usage_records(ended_at)",
-        "CREATE TABLE usage_hours (hour BIGINT NOT NULL, \(UsageTotalsSQL.totalsColumns), PRIMARY KEY (hour, owner, upstream, model, lane, currency))",
-        "CREATE TABLE usage_days (day BIGINT NOT NULL, \(UsageTotalsSQL.totalsColumns), PRIMARY KEY (day, owner, upstream, model, lane, currency))",
+    ] + UsageTotalsSQL.buckets.map(totals) + [
         """
         CREATE FUNCTION offpeak_usage_roll_up() RETURNS trigger LANGUAGE plpgsql AS $roll_up$
         BEGIN
-            \(UsageTotalsSQL.buckets.map { UsageTotalsSQL.rollUp(into: $0.table, bucket: $0.bucket, seconds: $0.seconds, from: "added") + ";" }
-                .joined(separator: "\n"))
+            \(UsageTotalsSQL.buckets.map { UsageTotalsSQL.rollUp(into: $0, from: "added") + ";" }.joined(separator: "\n"))
             RETURN NULL;
         END
         $roll_up$
@@ -24,4 +22,11 @@ enum PostgresUsageSchema {
         FOR EACH STATEMENT EXECUTE FUNCTION offpeak_usage_roll_up()
         """,
     ]
+
+    static func totals(_ bucket: UsageTotalsSQL.Bucket) -> String {
+        """
+        CREATE TABLE \(bucket.table) (\(bucket.column) BIGINT NOT NULL, \(UsageTotalsSQL.totalsColumns),
+            PRIMARY KEY (\(bucket.column), owner, upstream, model, lane, currency))
+        """
+    }
 }

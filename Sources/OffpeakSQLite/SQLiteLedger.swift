@@ -8,10 +8,12 @@ enum SQLiteLedger {
     static let create = """
         CREATE TABLE usage_records (seq INTEGER PRIMARY KEY, \(UsageTotalsSQL.recordColumns));
         CREATE INDEX usage_records_by_end ON usage_records(ended_at);
-        CREATE TABLE usage_hours (hour INTEGER NOT NULL, \(UsageTotalsSQL.totalsColumns),
-            PRIMARY KEY (hour, owner, upstream, model, lane, currency)) WITHOUT ROWID;
-        CREATE TABLE usage_days (day INTEGER NOT NULL, \(UsageTotalsSQL.totalsColumns),
-            PRIMARY KEY (day, owner, upstream, model, lane, currency)) WITHOUT ROWID;
+        \(UsageTotalsSQL.buckets.map { bucket in
+            """
+            CREATE TABLE \(bucket.table) (\(bucket.column) INTEGER NOT NULL, \(UsageTotalsSQL.totalsColumns),
+                PRIMARY KEY (\(bucket.column), owner, upstream, model, lane, currency)) WITHOUT ROWID;
+            """
+        }.joined(separator: "\n"))
         """
 
     /// Inserts a record unless its request and lane have one already.
@@ -35,9 +37,8 @@ enum SQLiteLedger {
         }
         guard inserted > 0 else { return }
         for bucket in UsageTotalsSQL.buckets {
-            try db.cachedStatement(
-                sql: UsageTotalsSQL.rollUp(into: bucket.table, bucket: bucket.bucket, seconds: bucket.seconds, from: "usage_records WHERE seq > ?")
-            ).execute(arguments: [before])
+            try db.cachedStatement(sql: UsageTotalsSQL.rollUp(into: bucket, from: "usage_records WHERE seq > ?"))
+                .execute(arguments: [before])
         }
     }
 }

@@ -125,18 +125,18 @@ enum SQLiteMigrations {
         }
         migrator.registerMigration("v8: the usage ledger") { db in
             try db.execute(sql: SQLiteLedger.create)
-            // Requests that ended before the ledger existed are its first records.
+            // Requests that ended before the ledger existed are its first records (by when they ended,
+            // or when they were last seen if that was not kept).
             try db.execute(
                 sql: """
                     INSERT INTO usage_records (\(UsageColumns.stored.names.joined(separator: ", ")))
-                    SELECT id, COALESCE(cost_lane, 'batch'), owner, 'default', model, endpoint, CAST(completed_at AS INTEGER),
-                        status = 'completed', prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens,
+                    SELECT id, COALESCE(cost_lane, 'batch'), owner, 'default', model, endpoint,
+                        CAST(COALESCE(completed_at, submitted_at, created_at) AS INTEGER), status = 'completed', prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens,
                         COALESCE(cost_currency, ''), COALESCE(cost_priced, 0), cost_billed, cost_list
                     FROM deferred_requests WHERE status IN ('completed', 'failed') ORDER BY seq
                     """)
             for bucket in UsageTotalsSQL.buckets {
-                try db.execute(
-                    sql: UsageTotalsSQL.rollUp(into: bucket.table, bucket: bucket.bucket, seconds: bucket.seconds, from: "usage_records WHERE true"))
+                try db.execute(sql: UsageTotalsSQL.rollUp(into: bucket, from: "usage_records WHERE true"))
             }
         }
         return migrator

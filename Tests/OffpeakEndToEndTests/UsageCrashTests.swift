@@ -7,9 +7,9 @@ import Testing
 @Suite struct UsageCrashTests {
     @Test func aKillWhileSettlingCountsEveryRequestOnce() async throws {
         let count = 5_000
-        // The output file arrives in 64 KiB pieces 50 ms apart, so the kill lands mid-file.
+        // The output file arrives in 64 KiB pieces a quarter of a second apart, so the kill lands mid-file.
         let cluster = try await Cluster(
-            name: "settle-kill", batchDelay: 1, simulatorArguments: ["--file-chunk-delay", "0.05"],
+            name: "settle-kill", batchDelay: 1, simulatorArguments: ["--file-chunk-delay", "0.25"],
             gateway: ["OFFPEAK_FLUSH_MAX_REQUESTS": "\(count)", "OFFPEAK_FLUSH_MAX_AGE": "3600"])
         let ids = try await cluster.sendMany(count: count, models: ["qwen-plus"])
         #expect(ids.count == count)

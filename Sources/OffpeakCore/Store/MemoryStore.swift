@@ -419,7 +419,10 @@ extension MemoryStore {
 extension MemoryStore.State {
     /// The ledger's record of `request` ended by `finish`.
     mutating func record(_ request: DeferredRequest, _ finish: RequestFinish, now: Timestamp) {
-        insert(UsageRecord(requestID: request.id, owner: request.owner, model: request.model, endpoint: request.endpoint, finish: finish, now: now))
+        insert(
+            UsageRecord(
+                requestID: request.id, owner: request.owner, model: request.model, endpoint: request.endpoint, finish: finish,
+                now: now))
     }
 
     mutating func insert(_ record: UsageRecord) {

@@ -24,14 +24,25 @@ public struct UsageTotalsSQL: Sendable {
             + money("billed_picos") + money("list_picos") + ["1 - \(prefix)priced"]
     }
 
+    /// A table of totals: `column` numbers its buckets of `seconds`.
+    public struct Bucket: Sendable {
+        public let table: String
+        public let column: String
+        public let seconds: Int
+    }
+
     /// The buckets the totals are kept in: `usage_hours` by hour, `usage_days` by day.
-    public static let buckets = [(table: "usage_hours", bucket: "hour", seconds: 3_600), (table: "usage_days", bucket: "day", seconds: 86_400)]
+    public static let buckets = [
+        Bucket(table: "usage_hours", column: "hour", seconds: 3_600), Bucket(table: "usage_days", column: "day", seconds: 86_400),
+    ]
 
     /// Adds the records of `source` (a table with `usage_records`' columns, and a condition) to
-    /// the totals of `table`, in key order (so that writers holding rows of it never wait on each
+    /// the totals of `bucket`, in key order (so that writers holding rows of it never wait on each
     /// other in a cycle).
-    public static func rollUp(into table: String, bucket: String, seconds: Int, from source: String) -> String {
-        """
+    public static func rollUp(into bucket: Bucket, from source: String) -> String {
+        let (table, seconds) = (bucket.table, bucket.seconds)
+        let bucket = bucket.column
+        return """
         INSERT INTO \(table) (\(bucket), owner, upstream, model, lane, currency, \(sums.joined(separator: ", ")))
         SELECT ended_at / \(seconds), owner, upstream, model, lane, currency,
             \(contributions().map { "SUM(\($0))" }.joined(separator: ", "))
