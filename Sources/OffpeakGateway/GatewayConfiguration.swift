@@ -10,6 +10,8 @@ public struct GatewayConfiguration: Sendable {
     public var upstreamURL = "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"
     public var upstreamAPIKey = ""
     public var clientKeys: [String] = []
+    /// Operator keys (`OFFPEAK_ADMIN_KEYS`) for `/admin/v1` and the console.
+    public var adminKeys: [String] = []
     public var flush = FlushPolicy()
     public var pollInterval = 30.0
     public var completionWindow = "24h"
@@ -44,8 +46,8 @@ public struct GatewayConfiguration: Sendable {
         database = reader.string(forKey: "database", default: database)
         upstreamURL = reader.string(forKey: "upstream.url", default: upstreamURL)
         upstreamAPIKey = reader.string(forKey: "upstream.api.key", isSecret: true, default: "")
-        clientKeys = reader.string(forKey: "api.keys", isSecret: true, default: "")
-            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        clientKeys = Self.keys(reader.string(forKey: "api.keys", isSecret: true, default: ""))
+        adminKeys = Self.keys(reader.string(forKey: "admin.keys", isSecret: true, default: ""))
         flush = FlushPolicy(
             maxRequests: reader.int(forKey: "flush.max.requests", default: 10_000),
             maxBytes: reader.int(forKey: "flush.max.bytes", default: 104_857_600),
@@ -81,6 +83,13 @@ public struct GatewayConfiguration: Sendable {
         guard pollInterval > 0 else { throw Invalid(description: "OFFPEAK_POLL_INTERVAL must be positive") }
         guard lease >= 1 else { throw Invalid(description: "OFFPEAK_LEASE must be at least 1 second") }
         guard maxRequestBytes > 0 else { throw Invalid(description: "OFFPEAK_MAX_REQUEST_BYTES must be positive") }
+        guard Set(adminKeys).isDisjoint(with: clientKeys) else {
+            throw Invalid(description: "a key is in both OFFPEAK_ADMIN_KEYS and OFFPEAK_API_KEYS: an operator key must not be a client key")
+        }
+    }
+
+    static func keys(_ list: String) -> [String] {
+        list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     static func seconds(_ text: String, _ name: String) throws -> Double {

@@ -121,6 +121,15 @@ enum PostgresMigrations {
                 FROM deferred_requests WHERE status IN ('completed', 'failed') ORDER BY seq
                 """
             ]),
+        Migration(
+            version: 5, name: "paused groups",
+            statements: [
+                """
+                CREATE TABLE paused_groups (
+                    upstream TEXT NOT NULL, endpoint TEXT NOT NULL, model TEXT NOT NULL, paused_at DOUBLE PRECISION NOT NULL,
+                    PRIMARY KEY (upstream, endpoint, model))
+                """
+            ]),
     ]
 
     /// Brings the schema up to date; returns the versions it applied.

@@ -139,6 +139,14 @@ enum SQLiteMigrations {
                 try db.execute(sql: UsageTotalsSQL.rollUp(into: bucket, from: "usage_records WHERE true"))
             }
         }
+        migrator.registerMigration("v9: paused groups") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE paused_groups (
+                        upstream TEXT NOT NULL, endpoint TEXT NOT NULL, model TEXT NOT NULL, paused_at REAL NOT NULL,
+                        PRIMARY KEY (upstream, endpoint, model)) WITHOUT ROWID
+                    """)
+        }
         return migrator
     }
 }

@@ -3,6 +3,8 @@
 public protocol BatchQueue: BatchLeases {
     /// The queued requests of each group, summed.
     func backlogs() async throws -> [GroupBacklog]
+    /// The groups an operator paused (`QueueControl`): never flushed until resumed.
+    func pausedGroups() async throws -> Set<GroupKey>
     /// Takes the oldest queued requests of a group (as many as the policy allows in one file) into a
     /// new batch in state `preparing`, leased to the caller, numbered 1...n in queue order. Each
     /// one's attempts grow by one. Nil when nothing is queued. Concurrent claimers (other

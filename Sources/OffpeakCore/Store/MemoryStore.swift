@@ -25,6 +25,7 @@ public final class MemoryStore: DeferredStore {
         var keys: [String: String] = [:]
         /// The usage ledger, by request id and lane.
         var usage: [String: UsageRecord] = [:]
+        var paused: Set<GroupKey> = []
         var batches: [String: BatchEntry] = [:]
         var settings: [String: String] = [:]
     }
@@ -397,6 +398,20 @@ public final class MemoryStore: DeferredStore {
             if let stored = state.settings[key] { return stored }
             state.settings[key] = value
             return value
+        }
+    }
+}
+
+// MARK: QueueControl
+
+extension MemoryStore {
+    public func pausedGroups() async throws -> Set<GroupKey> {
+        state.withLock { $0.paused }
+    }
+
+    public func setPaused(_ groups: [GroupKey], paused: Bool, now: Timestamp) async throws {
+        state.withLock { state in
+            if paused { state.paused.formUnion(groups) } else { state.paused.subtract(groups) }
         }
     }
 }

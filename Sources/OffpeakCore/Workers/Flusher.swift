@@ -6,7 +6,7 @@ import Synchronization
 
 /// Turns each group's queue into upstream batches when the flush policy says so: claims the
 /// requests, streams their JSONL to the provider, creates the batch, and hands it to the poller.
-public final class Flusher<Clock: WorkerClock>: Service {
+public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
     public struct Configuration: Sendable {
         public var policy: FlushPolicy
         public var completionWindow: String
@@ -109,11 +109,14 @@ public final class Flusher<Clock: WorkerClock>: Service {
         }
     }
 
-    /// Flushes every group that is due; returns when the next group will be due by age.
+    /// Flushes every group that is due and not paused; returns when the next group will be due by age.
     @discardableResult
     public func flushDue() async throws -> Timestamp? {
         var nextDue: Timestamp?
-        for backlog in try await store.backlogs() {
+        let paused = try await store.pausedGroups()
+        let backlogs = try await store.backlogs()
+        QueueMetrics.shared.record(backlogs, now: clock.now())
+        for backlog in backlogs where !paused.contains(backlog.key) {
             var backlog = backlog
             let now = clock.now()
             if let until = heldBack.withLock({ $0[backlog.key]?.until }), until > now {
@@ -148,6 +151,32 @@ public final class Flusher<Clock: WorkerClock>: Service {
             }
         }
         return nextDue
+    }
+
+    /// Flushes these groups now, whatever their age or size (an operator's flush): every queued
+    /// request, in as many files as the limits need. Paused groups are left alone. Returns the
+    /// batches it started, once each is submitted (or set aside to be retried).
+    public func flushNow(_ groups: [GroupKey]) async throws -> [BatchRecord] {
+        let paused = try await store.pausedGroups()
+        var started: [BatchRecord] = []
+        for key in groups where !paused.contains(key) {
+            while let batch = try await store.claimBatch(
+                id: Identifier.batch(), group: key, policy: configuration.policy, now: clock.now(), lease: leases.fresh())
+            {
+                logger.info(
+                    "flushing group",
+                    metadata: [
+                        "batch": "\(batch.id)", "model": "\(batch.model)", "requests": "\(batch.requestCount)",
+                        "bytes": "\(batch.fileBytes)", "trigger": "operator",
+                    ])
+                guard await submit(batch, recovering: false) else {
+                    holdBack(key, now: clock.now())
+                    break
+                }
+                started.append(batch)
+            }
+        }
+        return started
     }
 
     /// After a failed upload the group waits (exponential backoff on the retry policy's bounds)
@@ -191,7 +220,7 @@ public final class Flusher<Clock: WorkerClock>: Service {
                 case .create(let fileID):
                     let request = CreateBatchRequest(
                         inputFileID: fileID, endpoint: batch.endpoint, completionWindow: configuration.completionWindow,
-                        metadata: [Self.metadataKey: batch.id])
+                        metadata: batch.upstreamMetadata)
                     let upstream = try await configuration.retry.run(clock: clock, onRetry: retryLogger("create", metadata)) {
                         () async throws(ProviderError) in try await provider.createBatch(request)
                     }

@@ -11,10 +11,13 @@ import OffpeakTestSupport
 /// The upstream is a loopback port nothing listens on: a call that reaches it answers 502.
 enum RouteTesting {
     static func configuration(
-        policies: String? = nil, maxRequestBytes: Int = 6_291_456, clientKeys: [String] = []
+        policies: String? = nil, maxRequestBytes: Int = 6_291_456, clientKeys: [String] = [], adminKeys: [String] = [],
+        host: String = "127.0.0.1"
     ) throws -> GatewayConfiguration {
         var configuration = GatewayConfiguration()
         configuration.clientKeys = clientKeys
+        configuration.adminKeys = adminKeys
+        configuration.host = host
         configuration.upstreamURL = "http://127.0.0.1:1/v1"
         configuration.upstreamAPIKey = "sk-test"
         configuration.maxRequestBytes = maxRequestBytes

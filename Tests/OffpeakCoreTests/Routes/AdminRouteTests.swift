@@ -1,0 +1,123 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import OffpeakCore
+import OffpeakGateway
+import OffpeakTestSupport
+import Testing
+
+/// The operator API in process: who may use it, the queues with pause and resume, and usage
+/// over every key.
+@Suite struct AdminRouteTests {
+    typealias R = RouteTesting
+
+    static func get(_ client: some TestClientProtocol, _ path: String, key: String? = nil) async throws -> TestResponse {
+        try await client.execute(uri: path, method: .get, headers: key.map { [.authorization: "Bearer \($0)"] } ?? [:])
+    }
+
+    static func post(_ client: some TestClientProtocol, _ path: String, _ body: String, key: String? = "sk-admin") async throws
+        -> TestResponse
+    {
+        try await client.execute(
+            uri: path, method: .post, headers: key.map { [.authorization: "Bearer \($0)"] } ?? [:], body: R.body(body))
+    }
+
+    @Test func operatorKeysAloneOpenTheOperatorAPI() async throws {
+        let configuration = try R.configuration(clientKeys: ["sk-client"], adminKeys: ["sk-admin"])
+        try await R.application(store: MemoryStore(), configuration: configuration).test(.router) { client in
+            #expect(try await Self.get(client, "/admin/v1/queues", key: "sk-admin").status == .ok)
+            let clientKey = try await Self.get(client, "/admin/v1/queues", key: "sk-client")
+            #expect(clientKey.status == .forbidden && R.errorCode(clientKey) == "admin_key_required")
+            let none = try await Self.get(client, "/admin/v1/queues")
+            #expect(none.status == .unauthorized && R.errorCode(none) == "missing_api_key")
+            let unknown = try await Self.get(client, "/admin/v1/usage", key: "sk-guess")
+            #expect(unknown.status == .unauthorized && R.errorCode(unknown) == "invalid_api_key")
+            let adminOnClientAPI = try await Self.get(client, "/v1/usage", key: "sk-admin")
+            #expect(adminOnClientAPI.status == .unauthorized, "an operator key is not a client key")
+        }
+    }
+
+    @Test(arguments: [("127.0.0.1", HTTPResponse.Status.ok), ("::1", .ok), ("0.0.0.0", .forbidden), ("10.1.2.3", .forbidden)])
+    func withoutOperatorKeysOnlyALoopbackGatewayServesIt(host: String, status: HTTPResponse.Status) async throws {
+        try await R.application(store: MemoryStore(), configuration: try R.configuration(host: host)).test(.router) { client in
+            let answer = try await Self.get(client, "/admin/v1/queues")
+            #expect(answer.status == status)
+            if status == .forbidden { #expect(R.errorCode(answer) == "admin_key_required") }
+        }
+    }
+
+    @Test func queuesArePausedAndResumedByGroup() async throws {
+        let store = MemoryStore()
+        for index in 0..<3 { try await store.acceptChat(id: "dfr_p\(index)", content: "p \(index)", at: Date().timeIntervalSince1970 - 90) }
+        _ = try await store.accept(
+            NewDeferredRequest(
+                record: DeferredRequest(
+                    id: "dfr_m", owner: "", endpoint: "/v1/chat/completions", model: "qwen-max", createdAt: Date().timeIntervalSince1970,
+                    bodyDigest: "m", bodyBytes: 20),
+                body: Array(#"{"model":"qwen-max"}"#.utf8)))
+        let configuration = try R.configuration(adminKeys: ["sk-admin"])
+        try await R.application(store: store, configuration: configuration).test(.router) { client in
+            let listed = try #require(R.json(try await Self.get(client, "/admin/v1/queues", key: "sk-admin"))?["data"] as? [[String: Any]])
+            #expect(listed.map { $0["model"] as? String } == ["qwen-max", "qwen-plus"])
+            let plus = listed[1]
+            #expect(plus["queued"] as? Int == 3 && plus["paused"] as? Bool == false && plus["upstream"] as? String == "default")
+            #expect(plus["endpoint"] as? String == "/v1/chat/completions" && (plus["bytes"] as? Int ?? 0) > 0)
+            #expect((plus["oldest_age_seconds"] as? Int ?? 0) >= 89)
+
+            let paused = try await Self.post(client, "/admin/v1/queues/pause", #"{"model":"qwen-plus"}"#)
+            #expect((R.json(paused)?["data"] as? [[String: Any]])?.map { $0["paused"] as? Bool } == [true])
+            #expect(try await store.pausedGroups() == [GroupKey(endpoint: "/v1/chat/completions", model: "qwen-plus")])
+            let after = try #require(R.json(try await Self.get(client, "/admin/v1/queues", key: "sk-admin"))?["data"] as? [[String: Any]])
+            #expect(after.map { $0["paused"] as? Bool } == [false, true])
+
+            let none = try await Self.post(client, "/admin/v1/queues/pause", #"{"model":"nothing-queued"}"#)
+            #expect(none.status == .ok && (R.json(none)?["data"] as? [Any])?.isEmpty == true, "no match: an empty list")
+            let resumed = try await Self.post(client, "/admin/v1/queues/resume", "")
+            #expect((R.json(resumed)?["data"] as? [[String: Any]])?.count == 2, "an empty body: every group")
+            #expect(try await store.pausedGroups().isEmpty)
+            let noFlusher = try await Self.post(client, "/admin/v1/queues/flush", "{}")
+            #expect(noFlusher.status == .serviceUnavailable)
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"model":3}"#, "model"), (#"{"colour":"blue"}"#, "colour"), (#"{"endpoint":["a"]}"#, "endpoint"), ("not json", nil),
+        (#"["model"]"#, nil),
+    ])
+    func aMalformedBodyIsRefusedNamingTheField(body: String, field: String?) async throws {
+        let store = MemoryStore()
+        try await store.acceptChat(id: "dfr_1", content: "x", at: 1)
+        try await R.application(store: store, configuration: try R.configuration(adminKeys: ["sk-admin"])).test(.router) { client in
+            for action in ["pause", "resume", "flush"] {
+                let answer = try await Self.post(client, "/admin/v1/queues/\(action)", body)
+                #expect(answer.status == .badRequest)
+                let error = try #require(R.json(answer)?["error"] as? [String: Any])
+                #expect(error["param"] as? String == field && R.errorCode(answer) == "invalid_body")
+            }
+            #expect(try await store.pausedGroups().isEmpty, "nothing changed")
+        }
+    }
+
+    @Test func usageOverEveryKeyMayBeGroupedByKey() async throws {
+        let store = MemoryStore()
+        var records: [UsageRecord] = []
+        for (index, key) in ["sk-a", "sk-a", "sk-b"].enumerated() {
+            records.append(
+                UsageRecord(
+                    requestID: "call_\(index)", lane: .realtime, owner: GatewayContext.owner(ofKey: key), model: "qwen-plus",
+                    endpoint: "/v1/chat/completions", endedAt: Int64(Date().timeIntervalSince1970), completed: true,
+                    usage: TokenUsage(promptTokens: 10, completionTokens: 5), cost: nil))
+        }
+        try await store.record(records)
+        try await R.application(store: store, configuration: try R.configuration(clientKeys: ["sk-a", "sk-b"])).test(.router) { client in
+            let report = try #require(R.json(try await Self.get(client, "/admin/v1/usage?group_by=key")))
+            let rows = try #require(report["data"] as? [[String: Any]])
+            let labels = ["sk-a", "sk-b"].map { "key_" + GatewayContext.owner(ofKey: $0).prefix(12) }
+            #expect(Set(rows.map { $0["key"] as? String ?? "" }) == Set(labels))
+            #expect(rows.first { $0["key"] as? String == labels[0] }?["requests"] as? Int == 2)
+            let text = String(buffer: try await Self.get(client, "/admin/v1/usage?group_by=key").body)
+            #expect(!text.contains("sk-a") && !text.contains(GatewayContext.owner(ofKey: "sk-a")), "labels, never keys or whole hashes")
+        }
+    }
+}
