@@ -258,6 +258,19 @@ import Testing
     }
 
     @Test(arguments: StoreKind.available)
+    func pausedGroupsAreSeenByEveryInstanceUntilResumed(kind: StoreKind) async throws {
+        try await StoreHarness.with(kind, instances: 2) { stores in
+            let max = GroupKey(endpoint: "/v1/chat/completions", model: "qwen-max")
+            try await stores[0].setPaused([Self.group, max], paused: true, now: 1)
+            try await stores[0].setPaused([Self.group], paused: true, now: 2)
+            #expect(try await stores[1].pausedGroups() == [Self.group, max])
+            try await stores[1].setPaused([max], paused: false, now: 3)
+            try await stores[1].setPaused([max], paused: false, now: 4)
+            #expect(try await stores[0].pausedGroups() == [Self.group])
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
     func settingsKeepTheirFirstValue(kind: StoreKind) async throws {
         try await StoreHarness.with(kind, instances: 2) { stores async throws in
             #expect(try await stores[0].setting("k", default: "first") == "first")

@@ -15,6 +15,33 @@ import Testing
         try await withInProcessSimulator { upstream in try await body(upstream, MemoryStore()) }
     }
 
+    @Test func aPausedGroupIsNeverFlushedAndAnOperatorFlushTakesEverythingAtOnce() async throws {
+        try await withSimulatorAndStore { upstream, store in
+            let clock = ManualClock()
+            let provider = HTTPBatchProvider(client: TestHTTP.client, baseURL: upstream, apiKey: "sk-test")
+            let flusher = Flusher(
+                store: store, provider: provider,
+                configuration: .init(policy: FlushPolicy(maxRequests: 4, maxBytes: 1 << 20, maxAge: 60)), clock: clock,
+                logger: Logger(label: "flusher"))
+            let plus = GroupKey(endpoint: "/v1/chat/completions", model: "qwen-plus")
+            for index in 0..<6 { try await store.acceptChat(id: "dfr_\(index)", content: "item \(index)", at: clock.now()) }
+            try await store.setPaused([plus], paused: true, now: clock.now())
+            clock.set(clock.now() + 3_600)
+            try await flusher.flushDue()
+            #expect(try await store.batches(in: .live).isEmpty, "due by size and by age, but paused")
+            #expect(try await flusher.flushNow([plus]).isEmpty, "an operator's flush leaves a paused group alone too")
+            try await store.setPaused([plus], paused: false, now: clock.now())
+            clock.set(clock.now() - 3_600)
+            let started = try await flusher.flushNow([plus])
+            #expect(started.map(\.requestCount) == [4, 2], "every queued request, in files within the limits, at once")
+            let live = try await store.batches(in: .live)
+            #expect(Set(live.map(\.id)) == Set(started.map(\.id)))
+            let upstreamBatch = try await provider.batch(id: try #require(live.first?.upstreamID))
+            #expect(upstreamBatch.metadata["ds_name"]?.hasPrefix("offpeak qwen-plus ") == true)
+            #expect(upstreamBatch.metadata["offpeak_batch_id"] == live.first?.id)
+        }
+    }
+
     @Test func theFlusherWaitsForAgeOrSizeAndThePollerSettlesEveryRow() async throws {
         try await withSimulatorAndStore { upstream, store in
             let clock = ManualClock()

@@ -127,13 +127,13 @@ final class Cluster: Sendable {
     }
 }
 
-typealias UpstreamBatchFile = (id: String, status: String, customIDs: [String], models: Set<String>)
+typealias UpstreamBatchFile = (id: String, status: String, customIDs: [String], models: Set<String>, name: String)
 
 /// Every batch a simulator (`upstream`: its base URL ending in /v1) was given, with the custom_ids
-/// and models of its input file.
+/// and models of its input file, and the name it carries for the provider's console.
 func upstreamBatches(_ upstream: String) async throws -> [UpstreamBatchFile] {
     let headers = [("Authorization", "Bearer sk-upstream")]
-    var result: [(String, String, [String], Set<String>)] = []
+    var result: [UpstreamBatchFile] = []
     var after: String?
     repeat {
         let page = try await TestHTTP.get(upstream + "/batches?limit=100" + (after.map { "&after=\($0)" } ?? ""), headers: headers).json ?? [:]
@@ -148,7 +148,8 @@ func upstreamBatches(_ upstream: String) async throws -> [UpstreamBatchFile] {
                 ids.append(object["custom_id"] as? String ?? "")
                 models.insert(((object["body"] as? [String: Any])?["model"] as? String) ?? "")
             }
-            result.append((batch["id"] as? String ?? "", batch["status"] as? String ?? "", ids, models))
+            let name = (batch["metadata"] as? [String: Any])?["ds_name"] as? String ?? ""
+            result.append((batch["id"] as? String ?? "", batch["status"] as? String ?? "", ids, models, name))
         }
         after = (page["has_more"] as? Bool == true) ? data.last?["id"] as? String : nil
     } while after != nil

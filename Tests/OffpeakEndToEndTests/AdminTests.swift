@@ -1,0 +1,42 @@
+import Foundation
+import OffpeakTestSupport
+import Testing
+
+/// The operator API through real processes: a paused group stays paused across a restart and is
+/// never flushed; resumed, an operator's flush sends it at once.
+@Suite struct AdminTests {
+    static let admin = [("Authorization", "Bearer sk-admin")]
+
+    func queues(_ cluster: Cluster) async throws -> [[String: Any]] {
+        try await TestHTTP.get(cluster.gateway.url + "/admin/v1/queues", headers: Self.admin).json?["data"] as? [[String: Any]] ?? []
+    }
+
+    func post(_ cluster: Cluster, _ action: String, _ body: [String: Any]) async throws -> [[String: Any]] {
+        let answer = try await TestHTTP.post(cluster.gateway.url + "/admin/v1/queues/\(action)", json: body, headers: Self.admin)
+        #expect(answer.status == 200, "\(answer.text)")
+        return answer.json?["data"] as? [[String: Any]] ?? []
+    }
+
+    @Test func aPauseHoldsAcrossARestartAndAFlushSendsTheGroupAtOnce() async throws {
+        let cluster = try await Cluster(
+            name: "admin-queues", gateway: ["OFFPEAK_ADMIN_KEYS": "sk-admin", "OFFPEAK_FLUSH_MAX_AGE": "3600", "OFFPEAK_FLUSH_MAX_REQUESTS": "4"])
+        let ids = try await cluster.sendMany(count: 3, models: ["qwen-plus"])
+        #expect(try await post(cluster, "pause", ["model": "qwen-plus"]).map { $0["paused"] as? Bool } == [true])
+        let more = try await cluster.sendMany(count: 2, models: ["qwen-plus"])
+        #expect(try await queues(cluster).first?["queued"] as? Int == 5, "a paused group keeps accepting, and five is over the size limit")
+
+        try await cluster.restartGateway()
+        let queue = try #require(try await queues(cluster).first)
+        #expect(queue["paused"] as? Bool == true && queue["queued"] as? Int == 5, "the pause survived the restart")
+        #expect(try await post(cluster, "flush", [:]).isEmpty, "a paused group is not flushed, even on request")
+        #expect(try await cluster.upstreamBatches().isEmpty)
+
+        #expect(try await post(cluster, "resume", ["model": "qwen-plus", "endpoint": "/v1/chat/completions"]).count == 1)
+        // Resumed, the group is due by size: the flusher or the operator's flush takes it, whichever comes first.
+        _ = try await post(cluster, "flush", ["model": "qwen-plus"])
+        let objects = try await cluster.waitTerminal(ids + more)
+        #expect(objects.values.allSatisfy { $0["status"] as? String == "completed" })
+        let names = try await cluster.upstreamBatches().map(\.name)
+        #expect(names.allSatisfy { $0.hasPrefix("offpeak qwen-plus ") }, "\(names)")
+    }
+}
