@@ -4,7 +4,7 @@ import OffpeakCore
 
 /// The operator API (`/admin/v1`, contract section 10): queues, and usage over every key.
 struct AdminRoutes: Sendable {
-    let store: any BatchQueue & QueueControl
+    let store: any BatchQueue & QueueControl & BatchBrowser
     let flusher: (any QueueFlushing)?
     let usage: UsageReports
     let clock: SystemClock
@@ -15,6 +15,41 @@ struct AdminRoutes: Sendable {
         group.post("queues/pause") { request, _ in try await setPaused(request, true) }
         group.post("queues/resume") { request, _ in try await setPaused(request, false) }
         group.post("queues/flush") { request, _ in try await flush(request) }
+        group.get("batches") { request, _ in try await batches(request) }
+        group.get("batches/:id") { _, context in try await batch(context.parameters.require("id")) }
+    }
+
+    private func batches(_ request: Request) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        let query: BatchListQuery
+        do {
+            query = try BatchListQuery(parameter: { parameters.get($0) })
+        } catch {
+            throw OpenAIError(.badRequest, error.message, param: error.parameter, code: "invalid_parameter")
+        }
+        let page = try await store.listBatches(query)
+        var writer = JSONWriter(reservingCapacity: 128 + page.data.count * 400)
+        writer.beginObject()
+        writer.field("object", "list")
+        writer.key("data")
+        writer.beginArray()
+        for batch in page.data { batch.write(to: &writer) }
+        writer.endArray()
+        writer.field("first_id", page.data.first?.id)
+        writer.field("last_id", page.data.last?.id)
+        writer.key("has_more")
+        writer.bool(page.hasMore)
+        writer.endObject()
+        return JSONResponse.make(writer.bytes)
+    }
+
+    private func batch(_ id: String) async throws -> Response {
+        guard let batch = try await store.batch(id: id) else {
+            throw OpenAIError(.notFound, "No batch with id '\(id)'.", param: "id", code: "batch_not_found")
+        }
+        var writer = JSONWriter(reservingCapacity: 512)
+        batch.write(to: &writer)
+        return JSONResponse.make(writer.bytes)
     }
 
     private func queues(matching selector: GroupSelector = GroupSelector()) async throws -> [QueueGroup] {

@@ -130,6 +130,17 @@ enum PostgresMigrations {
                     PRIMARY KEY (upstream, endpoint, model))
                 """
             ]),
+        Migration(
+            version: 6, name: "batch progress",
+            statements: [
+                "ALTER TABLE batches ADD COLUMN submitted_at DOUBLE PRECISION",
+                "ALTER TABLE batches ADD COLUMN output_file_id TEXT",
+                "ALTER TABLE batches ADD COLUMN error_file_id TEXT",
+                "ALTER TABLE batches ADD COLUMN counts_total BIGINT",
+                "ALTER TABLE batches ADD COLUMN counts_completed BIGINT",
+                "ALTER TABLE batches ADD COLUMN counts_failed BIGINT",
+                "CREATE INDEX batches_by_creation ON batches(created_at, id)",
+            ]),
     ]
 
     /// Brings the schema up to date; returns the versions it applied.

@@ -89,7 +89,7 @@ extension PostgresStore {
             try await connection.query(
                 """
                 UPDATE batches SET state = 'live', upstream_id = \(upstreamID), upstream_status = \(upstreamStatus.text),
-                    next_poll_at = \(nextPollAt), lease_holder = NULL
+                    next_poll_at = \(nextPollAt), lease_holder = NULL, submitted_at = \(now)
                 WHERE id = \(batchID)
                 """, logger: logger)
             try await connection.query(

@@ -22,12 +22,29 @@ extension PostgresStore {
         return nil
     }
 
-    public func recordPoll(batchID: String, upstreamStatus: UpstreamBatchStatus, nextPollAt: Timestamp) async throws {
+    public func recordPoll(batchID: String, progress: BatchProgress, nextPollAt: Timestamp) async throws {
+        var binds = PostgresBindings()
+        let assignments = Self.progressAssignments(progress, into: &binds)
+        binds.append(nextPollAt)
+        let next = binds.count
+        binds.append(batchID)
         try await client.query(
-            """
-            UPDATE batches SET upstream_status = \(upstreamStatus.text), next_poll_at = \(nextPollAt), lease_holder = NULL
-            WHERE id = \(batchID)
-            """, logger: logger)
+            PostgresQuery(
+                unsafeSQL: "UPDATE batches SET \(assignments), next_poll_at = $\(next), lease_holder = NULL WHERE id = $\(binds.count)",
+                binds: binds), logger: logger)
+    }
+
+    /// `BatchColumns.progress`, each kept where the poll gave no value.
+    static func progressAssignments(_ progress: BatchProgress, into binds: inout PostgresBindings) -> String {
+        zip(BatchColumns.progress.names, progress.storedChanges).map { name, change in
+            switch change {
+            case nil: return "\(name) = \(name)"
+            case .text(let text)?: binds.append(text)
+            case .integer(let number)?: binds.append(number)
+            case .real(let number)?: binds.append(number)
+            }
+            return "\(name) = $\(binds.count)"
+        }.joined(separator: ", ")
     }
 
     public func pendingMembers(batchID: String) async throws -> [String: BatchMember] {
@@ -77,12 +94,21 @@ extension PostgresStore {
         }
     }
 
-    public func endBatch(batchID: String, upstreamStatus: UpstreamBatchStatus, now: Timestamp) async throws {
-        try await client.query(
-            """
-            UPDATE batches SET state = 'ended', upstream_status = \(upstreamStatus.text), ended_at = \(now), next_poll_at = NULL,
-                lease_holder = NULL
-            WHERE id = \(batchID)
-            """, logger: logger)
+    public func endBatch(batchID: String, progress: BatchProgress, now: Timestamp) async throws {
+        var binds = PostgresBindings()
+        let assignments = Self.progressAssignments(progress, into: &binds)
+        binds.append(batchID)
+        let recordProgress = PostgresQuery(unsafeSQL: "UPDATE batches SET \(assignments) WHERE id = $\(binds.count)", binds: binds)
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query(recordProgress, logger: logger)
+            try await connection.query(
+                """
+                UPDATE batches SET state = 'ended', ended_at = \(now), next_poll_at = NULL, lease_holder = NULL,
+                    counts_total = request_count,
+                    counts_completed = (SELECT COUNT(*) FROM deferred_requests WHERE batch_id = \(batchID) AND status = 'completed'),
+                    counts_failed = (SELECT COUNT(*) FROM deferred_requests WHERE batch_id = \(batchID) AND status = 'failed')
+                WHERE id = \(batchID)
+                """, logger: logger)
+        }
     }
 }

@@ -12,14 +12,7 @@ extension PostgresStore {
 
     public func usageTallies(_ query: UsageQuery) async throws -> [UsageTally] {
         let statement = UsageTotalsSQL(query) { "$\($0)" }
-        var binds = PostgresBindings()
-        for argument in statement.arguments {
-            switch argument {
-            case .text(let text): binds.append(text)
-            case .integer(let number): binds.append(number)
-            case .real(let number): binds.append(number)
-            }
-        }
+        let binds = statement.arguments.postgresBindings
         var tallies: [UsageTally] = []
         for try await row in try await client.query(PostgresQuery(unsafeSQL: statement.sql, binds: binds), logger: logger) {
             tallies.append(try UsageTally(row: PostgresStoredRow(row), groupedBy: query.groupBy))

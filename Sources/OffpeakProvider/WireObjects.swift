@@ -16,9 +16,13 @@ enum WireObjects {
         let errors = (object.object("errors")?.objects("data") ?? []).map { item in
             UpstreamBatch.LineError(code: item.string("code") ?? "invalid_request", line: item.int("line"), message: item.string("message") ?? "")
         }
+        let counts = object.object("request_counts").flatMap { counts in
+            counts.int("total").map { BatchCounts(total: $0, completed: counts.int("completed") ?? 0, failed: counts.int("failed") ?? 0) }
+        }
         return UpstreamBatch(
             id: id, status: UpstreamBatchStatus(status), outputFileID: object.string("output_file_id"),
-            errorFileID: object.string("error_file_id"), errors: errors, metadata: object.strings("metadata") ?? [:])
+            errorFileID: object.string("error_file_id"), errors: errors, metadata: object.strings("metadata") ?? [:],
+            requestCounts: counts)
     }
 
     static func batchList(_ object: JSONObjectView) throws(ProviderError) -> [UpstreamBatch] {

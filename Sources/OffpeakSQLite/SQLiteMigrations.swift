@@ -147,6 +147,19 @@ enum SQLiteMigrations {
                         PRIMARY KEY (upstream, endpoint, model)) WITHOUT ROWID
                     """)
         }
+        migrator.registerMigration("v10: batch progress") { db in
+            // The provider's progress while a batch runs (then what was settled), and its files.
+            try db.execute(
+                sql: """
+                    ALTER TABLE batches ADD COLUMN submitted_at REAL;
+                    ALTER TABLE batches ADD COLUMN output_file_id TEXT;
+                    ALTER TABLE batches ADD COLUMN error_file_id TEXT;
+                    ALTER TABLE batches ADD COLUMN counts_total INTEGER;
+                    ALTER TABLE batches ADD COLUMN counts_completed INTEGER;
+                    ALTER TABLE batches ADD COLUMN counts_failed INTEGER;
+                    CREATE INDEX batches_by_creation ON batches(created_at, id);
+                    """)
+        }
         return migrator
     }
 }

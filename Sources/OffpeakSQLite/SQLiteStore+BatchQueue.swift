@@ -108,10 +108,11 @@ extension SQLiteStore {
         try await pool.write { db in
             try db.execute(
                 sql: """
-                    UPDATE batches SET state = 'live', upstream_id = ?, upstream_status = ?, next_poll_at = ?, lease_holder = NULL
+                    UPDATE batches SET state = 'live', upstream_id = ?, upstream_status = ?, next_poll_at = ?, lease_holder = NULL,
+                        submitted_at = ?
                     WHERE id = ?
                     """,
-                arguments: [upstreamID, upstreamStatus.text, nextPollAt, batchID])
+                arguments: [upstreamID, upstreamStatus.text, nextPollAt, now, batchID])
             try db.execute(
                 sql: "UPDATE deferred_requests SET upstream_batch_id = ? WHERE batch_id = ? AND status = 'submitted'",
                 arguments: [upstreamID, batchID])

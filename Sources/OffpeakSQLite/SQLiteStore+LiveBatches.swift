@@ -13,12 +13,20 @@ extension SQLiteStore {
         try await claim(where: "state = 'live' AND next_poll_at <= ? ORDER BY next_poll_at", now: now, lease: lease, limit: limit)
     }
 
-    public func recordPoll(batchID: String, upstreamStatus: UpstreamBatchStatus, nextPollAt: Timestamp) async throws {
+    public func recordPoll(batchID: String, progress: BatchProgress, nextPollAt: Timestamp) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE batches SET upstream_status = ?, next_poll_at = ?, lease_holder = NULL WHERE id = ?",
-                arguments: [upstreamStatus.text, nextPollAt, batchID])
+                sql: "UPDATE batches SET \(Self.progressAssignments), next_poll_at = ?, lease_holder = NULL WHERE id = ?",
+                arguments: Self.progressArguments(progress) + [nextPollAt, batchID])
         }
+    }
+
+    /// `BatchColumns.progress`, each kept where the poll gave no value.
+    static let progressAssignments = BatchColumns.progress.names.map { "\($0) = CASE WHEN ? THEN \($0) ELSE ? END" }
+        .joined(separator: ", ")
+
+    static func progressArguments(_ progress: BatchProgress) -> StatementArguments {
+        StatementArguments(progress.storedChanges.flatMap { [($0 == nil).databaseValue, $0?.databaseValue ?? .null] })
     }
 
     public func pendingMembers(batchID: String) async throws -> [String: BatchMember] {
@@ -66,14 +74,19 @@ extension SQLiteStore {
         }
     }
 
-    public func endBatch(batchID: String, upstreamStatus: UpstreamBatchStatus, now: Timestamp) async throws {
+    public func endBatch(batchID: String, progress: BatchProgress, now: Timestamp) async throws {
         try await pool.write { db in
             try db.execute(
+                sql: "UPDATE batches SET \(Self.progressAssignments) WHERE id = ?", arguments: Self.progressArguments(progress) + [batchID])
+            try db.execute(
                 sql: """
-                    UPDATE batches SET state = 'ended', upstream_status = ?, ended_at = ?, next_poll_at = NULL, lease_holder = NULL
-                    WHERE id = ?
+                    UPDATE batches SET state = 'ended', ended_at = ?2, next_poll_at = NULL, lease_holder = NULL,
+                        counts_total = request_count,
+                        counts_completed = (SELECT COUNT(*) FROM deferred_requests WHERE batch_id = ?1 AND status = 'completed'),
+                        counts_failed = (SELECT COUNT(*) FROM deferred_requests WHERE batch_id = ?1 AND status = 'failed')
+                    WHERE id = ?1
                     """,
-                arguments: [upstreamStatus.text, now, batchID])
+                arguments: [batchID, now])
         }
     }
 }

@@ -39,4 +39,30 @@ import Testing
         let names = try await cluster.upstreamBatches().map(\.name)
         #expect(names.allSatisfy { $0.hasPrefix("offpeak qwen-plus ") }, "\(names)")
     }
+
+    @Test func aRunningBatchShowsTheProvidersProgressThenWhatWasSettled() async throws {
+        let cluster = try await Cluster(
+            name: "admin-batches", batchDelay: 4, gateway: ["OFFPEAK_ADMIN_KEYS": "sk-admin", "OFFPEAK_FLUSH_MAX_REQUESTS": "10"])
+        let ids = try await cluster.sendMany(count: 10, models: ["qwen-plus"])
+        let base = cluster.gateway.url + "/admin/v1/batches"
+        var batchID = ""
+        var seen: Set<Int> = []
+        try await eventually("the provider's progress part-way", within: 30) {
+            let batch = (try await TestHTTP.get(base + "?model=qwen-plus", headers: Self.admin).json?["data"] as? [[String: Any]])?.first
+            batchID = batch?["id"] as? String ?? ""
+            let counts = batch?["request_counts"] as? [String: Int] ?? [:]
+            if batch?["status"] as? String == "in_progress", let done = counts["completed"] { seen.insert(done) }
+            return seen.contains { $0 > 0 && $0 < 10 }
+        }
+        _ = try await cluster.waitTerminal(ids)
+        var ended: [String: Any] = [:]
+        try await eventually("the batch to end") {
+            ended = try await TestHTTP.get(base + "/" + batchID, headers: Self.admin).json ?? [:]
+            return ended["ended_at"] is Int
+        }
+        #expect(ended["status"] as? String == "completed" && ended["output_file_id"] is String && ended["submitted_at"] is Int)
+        #expect(ended["request_counts"] as? [String: Int] == ["total": 10, "completed": 10, "failed": 0])
+        let found = try await TestHTTP.get(base + "?q=" + (ended["upstream_id"] as? String ?? "-"), headers: Self.admin).json
+        #expect((found?["data"] as? [[String: Any]])?.map { $0["id"] as? String } == [batchID], "found by its upstream id")
+    }
 }

@@ -25,12 +25,23 @@ public struct BatchRecord: Sendable, Equatable {
     public var upstreamStatus: UpstreamBatchStatus?
     public var nextPollAt: Timestamp?
     public var endedAt: Timestamp?
+    /// When it was created upstream.
+    public var submittedAt: Timestamp?
+    public var outputFileID: String?
+    public var errorFileID: String?
+    /// The provider's progress while it runs; once ended, what Offpeak settled.
+    public var counts: BatchCounts?
 
     public init(
         id: String, endpoint: String, model: String, state: BatchState = .preparing, requestCount: Int,
         fileBytes: Int, createdAt: Timestamp, inputFileID: String? = nil, upstreamID: String? = nil,
-        upstreamStatus: UpstreamBatchStatus? = nil, nextPollAt: Timestamp? = nil, endedAt: Timestamp? = nil
+        upstreamStatus: UpstreamBatchStatus? = nil, nextPollAt: Timestamp? = nil, endedAt: Timestamp? = nil,
+        submittedAt: Timestamp? = nil, outputFileID: String? = nil, errorFileID: String? = nil, counts: BatchCounts? = nil
     ) {
+        self.submittedAt = submittedAt
+        self.outputFileID = outputFileID
+        self.errorFileID = errorFileID
+        self.counts = counts
         self.id = id
         self.endpoint = endpoint
         self.model = model
@@ -47,6 +58,38 @@ public struct BatchRecord: Sendable, Equatable {
 }
 
 /// A group is (endpoint, model): a file never mixes groups.
+/// A batch's request counts (`request_counts`).
+public struct BatchCounts: Sendable, Equatable {
+    public var total: Int
+    public var completed: Int
+    public var failed: Int
+
+    public init(total: Int, completed: Int, failed: Int) {
+        self.total = total
+        self.completed = completed
+        self.failed = failed
+    }
+}
+
+/// What a poll learnt of a live batch (nil fields: not reported, keep what is known), or how it ended.
+public struct BatchProgress: Sendable, Equatable {
+    public var status: UpstreamBatchStatus
+    public var counts: BatchCounts?
+    public var outputFileID: String?
+    public var errorFileID: String?
+
+    public init(status: UpstreamBatchStatus, counts: BatchCounts? = nil, outputFileID: String? = nil, errorFileID: String? = nil) {
+        self.status = status
+        self.counts = counts
+        self.outputFileID = outputFileID
+        self.errorFileID = errorFileID
+    }
+
+    public init(_ upstream: UpstreamBatch) {
+        self.init(status: upstream.status, counts: upstream.requestCounts, outputFileID: upstream.outputFileID, errorFileID: upstream.errorFileID)
+    }
+}
+
 public struct GroupKey: Sendable, Hashable, CustomStringConvertible {
     public var endpoint: String
     public var model: String
@@ -72,5 +115,15 @@ public struct GroupBacklog: Sendable, Equatable {
         self.count = count
         self.lineBytes = lineBytes
         self.oldestCreatedAt = oldestCreatedAt
+    }
+}
+
+extension BatchRecord {
+    /// The record as a poll leaves it (what the poll did not report is kept).
+    public mutating func apply(_ progress: BatchProgress) {
+        upstreamStatus = progress.status
+        counts = progress.counts ?? counts
+        outputFileID = progress.outputFileID ?? outputFileID
+        errorFileID = progress.errorFileID ?? errorFileID
     }
 }

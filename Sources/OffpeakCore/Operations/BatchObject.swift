@@ -23,7 +23,8 @@ extension BatchRecord {
         }
     }
 
-    /// The batch object of the operator API (its progress counts come with the provider's polls).
+    /// The batch object of the operator API: `request_counts` is the provider's progress while it
+    /// runs (as of the last poll), then what Offpeak settled.
     public func write(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.field("id", id)
@@ -35,11 +36,17 @@ extension BatchRecord {
         writer.field("status", status)
         writer.field("upstream_id", upstreamID)
         writer.field("input_file_id", inputFileID)
+        writer.field("output_file_id", outputFileID)
+        writer.field("error_file_id", errorFileID)
+        let counts = counts ?? BatchCounts(total: requestCount, completed: 0, failed: 0)
         writer.key("request_counts")
         writer.beginObject()
-        writer.field("total", requestCount)
+        writer.field("total", counts.total)
+        writer.field("completed", counts.completed)
+        writer.field("failed", counts.failed)
         writer.endObject()
         writer.field("created_at", Int(createdAt))
+        writer.field("submitted_at", submittedAt.map { Int($0) })
         writer.field("ended_at", endedAt.map { Int($0) })
         writer.endObject()
     }

@@ -53,12 +53,15 @@ public struct UpstreamBatch: Sendable, Equatable {
     public var errorFileID: String?
     public var errors: [LineError]
     public var metadata: [String: String]
+    /// The provider's progress (`request_counts`), when it reports it.
+    public var requestCounts: BatchCounts?
 
     public init(
         id: String, status: UpstreamBatchStatus, outputFileID: String? = nil, errorFileID: String? = nil, errors: [LineError] = [],
-        metadata: [String: String] = [:]
+        metadata: [String: String] = [:], requestCounts: BatchCounts? = nil
     ) {
         self.id = id
+        self.requestCounts = requestCounts
         self.status = status
         self.outputFileID = outputFileID
         self.errorFileID = errorFileID

@@ -5,15 +5,17 @@ public protocol LiveBatches: BatchLeases {
     /// Live batches due for a poll that nobody holds, leased to the caller: at most `limit`, most
     /// overdue first. `recordPoll` and `endBatch` give the lease up.
     func claimDuePolls(now: Timestamp, lease: Lease, limit: Int) async throws -> [BatchRecord]
-    func recordPoll(batchID: String, upstreamStatus: UpstreamBatchStatus, nextPollAt: Timestamp) async throws
+    /// What a poll learnt (its nil fields keep what is known), and when to poll again.
+    func recordPoll(batchID: String, progress: BatchProgress, nextPollAt: Timestamp) async throws
     /// The requests still waiting on this batch, by id.
     func pendingMembers(batchID: String) async throws -> [String: BatchMember]
     /// Applies settlements to requests still waiting on this batch (`submitted` in it); others are
     /// left alone, so that applying the same file twice (after a crash) changes nothing. Returns
     /// the ids of the requests that it finished.
     func settle(batchID: String, _ settlements: [(id: String, settlement: Settlement)], now: Timestamp) async throws -> Set<String>
-    /// Every request's outcome is applied: the batch is over.
-    func endBatch(batchID: String, upstreamStatus: UpstreamBatchStatus, now: Timestamp) async throws
+    /// Every request's outcome is applied: the batch is over. Its counts become what was settled:
+    /// the requests that completed and failed in it (`progress.counts` is not kept).
+    func endBatch(batchID: String, progress: BatchProgress, now: Timestamp) async throws
 }
 
 /// A request waiting on a batch, with what deciding its outcome needs.

@@ -203,6 +203,7 @@ public final class MemoryStore: DeferredStore {
                 batch.upstreamID = upstreamID
                 batch.upstreamStatus = upstreamStatus
                 batch.nextPollAt = nextPollAt
+                batch.submittedAt = now
             }
             for (id, entry) in state.requests where entry.record.batchID == batchID && entry.record.status == .submitted {
                 state.requests[id]!.record.upstreamBatchID = upstreamID
@@ -289,10 +290,10 @@ public final class MemoryStore: DeferredStore {
         } order: { ($0.nextPollAt ?? 0) < ($1.nextPollAt ?? 0) }
     }
 
-    public func recordPoll(batchID: String, upstreamStatus: UpstreamBatchStatus, nextPollAt: Timestamp) async throws {
+    public func recordPoll(batchID: String, progress: BatchProgress, nextPollAt: Timestamp) async throws {
         state.withLock { state in
             Self.release(batchID, in: &state) { batch in
-                batch.upstreamStatus = upstreamStatus
+                batch.apply(progress)
                 batch.nextPollAt = nextPollAt
             }
         }
@@ -333,13 +334,19 @@ public final class MemoryStore: DeferredStore {
         }
     }
 
-    public func endBatch(batchID: String, upstreamStatus: UpstreamBatchStatus, now: Timestamp) async throws {
+    public func endBatch(batchID: String, progress: BatchProgress, now: Timestamp) async throws {
         state.withLock { state in
+            var settled = (completed: 0, failed: 0)
+            for entry in state.requests.values where entry.record.batchID == batchID {
+                if entry.record.status == .completed { settled.completed += 1 }
+                if entry.record.status == .failed { settled.failed += 1 }
+            }
             Self.release(batchID, in: &state) { batch in
+                batch.apply(progress)
                 batch.state = .ended
-                batch.upstreamStatus = upstreamStatus
                 batch.endedAt = now
                 batch.nextPollAt = nil
+                batch.counts = BatchCounts(total: batch.requestCount, completed: settled.completed, failed: settled.failed)
             }
         }
     }
@@ -398,6 +405,26 @@ public final class MemoryStore: DeferredStore {
             if let stored = state.settings[key] { return stored }
             state.settings[key] = value
             return value
+        }
+    }
+}
+
+// MARK: BatchBrowser
+
+extension MemoryStore {
+    public func batch(id: String) async throws -> BatchRecord? {
+        state.withLock { $0.batches[id]?.record }
+    }
+
+    public func listBatches(_ query: BatchListQuery) async throws -> BatchListPage {
+        state.withLock { state in
+            let newestFirst = state.batches.values.map(\.record).sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+            var page = newestFirst.filter(query.matches)
+            if let after = query.after {
+                guard let cursor = state.batches[after]?.record else { return BatchListPage(data: [], hasMore: false) }
+                page = page.filter { ($0.createdAt, $0.id) < (cursor.createdAt, cursor.id) }
+            }
+            return BatchListPage(data: Array(page.prefix(query.limit)), hasMore: page.count > query.limit)
         }
     }
 }

@@ -120,9 +120,37 @@ extension RequestFinish {
 public enum BatchColumns {
     public static let names = [
         "id", "endpoint", "model", "state", "request_count", "file_bytes", "created_at", "input_file_id", "upstream_id",
-        "upstream_status", "next_poll_at", "ended_at",
+        "upstream_status", "next_poll_at", "ended_at", "submitted_at", "output_file_id", "error_file_id", "counts_total",
+        "counts_completed", "counts_failed",
     ]
     public static var select: String { names.joined(separator: ", ") }
+
+    /// The SQL twin of `BatchRecord.status`, for filtering by it.
+    public static let status = """
+        (CASE state WHEN 'preparing' THEN 'preparing' WHEN 'abandoned' THEN 'failed' \
+        ELSE COALESCE(upstream_status, 'validating') END)
+        """
+
+    /// The SQL twin of `BatchRecord.name`, for searching by it.
+    public static let name = """
+        ('offpeak ' || model || ' ' || request_count || CASE WHEN request_count = 1 THEN ' request' ELSE ' requests' END)
+        """
+
+    /// The changes of a poll (`BatchProgress`): a nil keeps the column's value.
+    public static let progress = StoredColumns([
+        "upstream_status": .text, "counts_total": .integer, "counts_completed": .integer, "counts_failed": .integer,
+        "output_file_id": .text, "error_file_id": .text,
+    ])
+}
+
+extension BatchProgress {
+    /// The values of `BatchColumns.progress`; nil keeps what is stored.
+    public var storedChanges: [StoredValue?] {
+        [
+            .text(status.text), counts.map { .integer($0.total) }, counts.map { .integer($0.completed) },
+            counts.map { .integer($0.failed) }, outputFileID.map { .text($0) }, errorFileID.map { .text($0) },
+        ]
+    }
 }
 
 extension DeferredRequest {
@@ -180,7 +208,13 @@ extension BatchRecord {
             upstreamID: try row.text("upstream_id"),
             upstreamStatus: try row.text("upstream_status").map(UpstreamBatchStatus.init),
             nextPollAt: try row.real("next_poll_at"),
-            endedAt: try row.real("ended_at")
+            endedAt: try row.real("ended_at"),
+            submittedAt: try row.real("submitted_at"),
+            outputFileID: try row.text("output_file_id"),
+            errorFileID: try row.text("error_file_id"),
+            counts: try row.integer("counts_total").map {
+                BatchCounts(total: $0, completed: try row.integer("counts_completed") ?? 0, failed: try row.integer("counts_failed") ?? 0)
+            }
         )
     }
 }

@@ -106,7 +106,7 @@ public final class Poller<Clock: WorkerClock>: Service {
                     logger.info("batch status", metadata: metadata.merging(["status": "\(upstream.status)"]) { $1 })
                 }
                 try await store.recordPoll(
-                    batchID: batch.id, upstreamStatus: upstream.status, nextPollAt: clock.now() + configuration.interval)
+                    batchID: batch.id, progress: BatchProgress(upstream), nextPollAt: clock.now() + configuration.interval)
                 return
             }
             logger.info("batch ended", metadata: metadata.merging(["status": "\(upstream.status)"]) { $1 })
@@ -116,7 +116,7 @@ public final class Poller<Clock: WorkerClock>: Service {
             metadata["error"] = "\(error)"
             logger.warning("poll failed; will poll again", metadata: metadata)
             try? await store.recordPoll(
-                batchID: batch.id, upstreamStatus: batch.upstreamStatus ?? .other("unknown"),
+                batchID: batch.id, progress: BatchProgress(status: batch.upstreamStatus ?? .other("unknown")),
                 nextPollAt: clock.now() + configuration.interval)
         }
     }
@@ -165,7 +165,7 @@ public final class Poller<Clock: WorkerClock>: Service {
             }
             try await settle(batch, missing, counting: settled)
         }
-        try await store.endBatch(batchID: batch.id, upstreamStatus: upstream.status, now: clock.now())
+        try await store.endBatch(batchID: batch.id, progress: BatchProgress(upstream), now: clock.now())
         let terminal = await settled.count
         logger.info(
             "batch collected", metadata: ["batch": "\(batch.id)", "requests": "\(members.count)", "terminal": "\(terminal)"])

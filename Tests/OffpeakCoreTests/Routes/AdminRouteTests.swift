@@ -121,3 +121,30 @@ import Testing
         }
     }
 }
+
+extension AdminRouteTests {
+    @Test func batchesAreListedAndLookedUpWithBadParametersRefusedByName() async throws {
+        let store = MemoryStore()
+        try await store.acceptChat(id: "dfr_1", content: "x", at: 1)
+        let lease = Lease(holder: "t", until: .infinity)
+        _ = try await store.claimBatch(
+            id: "bat_1", group: GroupKey(endpoint: "/v1/chat/completions", model: "qwen-plus"), policy: FlushPolicy(), now: 2, lease: lease)
+        try await R.application(store: store, configuration: try R.configuration()).test(.router) { client in
+            let list = try #require(R.json(try await Self.get(client, "/admin/v1/batches?status=preparing&limit=5")))
+            let data = try #require(list["data"] as? [[String: Any]])
+            #expect(data.map { $0["id"] as? String } == ["bat_1"] && list["has_more"] as? Bool == false)
+            let batch = data[0]
+            #expect(batch["object"] as? String == "offpeak.batch" && batch["status"] as? String == "preparing")
+            #expect(batch["name"] as? String == "offpeak qwen-plus 1 request" && batch["upstream"] as? String == "default")
+            #expect((batch["request_counts"] as? [String: Int]) == ["total": 1, "completed": 0, "failed": 0])
+            let one = try await Self.get(client, "/admin/v1/batches/bat_1")
+            #expect(one.status == .ok && R.json(one)?["id"] as? String == "bat_1")
+            let missing = try await Self.get(client, "/admin/v1/batches/bat_nope")
+            #expect(missing.status == .notFound && R.errorCode(missing) == "batch_not_found")
+            for (query, parameter) in [("status=done", "status"), ("limit=0", "limit"), ("limit=many", "limit"), ("limit=101", "limit")] {
+                let bad = try await Self.get(client, "/admin/v1/batches?" + query)
+                #expect(bad.status == .badRequest && (R.json(bad)?["error"] as? [String: Any])?["param"] as? String == parameter)
+            }
+        }
+    }
+}

@@ -79,13 +79,13 @@ import Testing
             let first = try await a.claimDuePolls(now: 201, lease: Lease(holder: "A", until: 231), limit: 10)
             #expect(first.map(\.id).sorted() == ["bat_0", "bat_1"], "the two due, not the one due later")
             #expect(try await b.claimDuePolls(now: 202, lease: Lease(holder: "B", until: 232), limit: 10).map(\.id) == ["bat_2"])
-            try await a.recordPoll(batchID: "bat_0", upstreamStatus: .inProgress, nextPollAt: 260)
+            try await a.recordPoll(batchID: "bat_0", progress: BatchProgress(status: .inProgress), nextPollAt: 260)
             // A dies holding bat_1: B takes it when the lease runs out, and bat_0 when it is due (with
             // bat_2, whose own lease B let run out).
             #expect(try await b.claimDuePolls(now: 230, lease: Lease(holder: "B", until: 260), limit: 10).isEmpty)
             #expect(try await b.claimDuePolls(now: 231, lease: Lease(holder: "B", until: 261), limit: 10).map(\.id) == ["bat_1"])
             #expect(try await b.claimDuePolls(now: 260, lease: Lease(holder: "B", until: 290), limit: 10).map(\.id).sorted() == ["bat_0", "bat_2"])
-            try await b.endBatch(batchID: "bat_1", upstreamStatus: .completed, now: 262)
+            try await b.endBatch(batchID: "bat_1", progress: BatchProgress(status: .completed), now: 262)
             #expect(
                 try await a.claimDuePolls(now: 10_000, lease: Lease(holder: "A", until: 10_030), limit: 10).map(\.id).sorted()
                     == ["bat_0", "bat_2"], "an ended batch is never polled again")

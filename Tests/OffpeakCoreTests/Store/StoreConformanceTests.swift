@@ -173,7 +173,7 @@ import Testing
             #expect(try await store.request(id: "dfr_2", owner: "o")?.attempts == 1)
             #expect(try await store.request(id: "dfr_2", owner: "o")?.status == .queued)
             #expect(try await store.pendingMembers(batchID: "bat_1").isEmpty)
-            try await store.endBatch(batchID: "bat_1", upstreamStatus: .completed, now: 4000)
+            try await store.endBatch(batchID: "bat_1", progress: BatchProgress(status: .completed), now: 4000)
             #expect(try await store.batches(in: .ended).map(\.upstreamStatus) == [.completed])
         }
     }

@@ -1,0 +1,61 @@
+import Foundation
+import OffpeakCore
+import Testing
+
+/// Batches as the operator browses them, on every store: newest first, found by id, upstream id
+/// or name, filtered by status and model, a page at a time; the provider's progress while a batch
+/// runs and what was settled once it ends.
+@Suite struct BatchBrowserConformanceTests {
+    static let max = GroupKey(endpoint: "/v1/chat/completions", model: "qwen-max")
+
+    @Test(arguments: StoreKind.available)
+    func batchesAreListedFoundAndFollowed(kind: StoreKind) async throws {
+        try await StoreHarness.with(kind) { stores in
+            let store = stores[0]
+            for index in 0..<3 { _ = try await store.accept(StoreConformanceTests.new("dfr_p\(index)")) }
+            _ = try await store.accept(StoreConformanceTests.new("dfr_m", model: "qwen-max"))
+            let lease = StoreConformanceTests.lease
+            _ = try await store.claimBatch(id: "bat_1", group: StoreConformanceTests.group, policy: FlushPolicy(maxRequests: 2), now: 2000, lease: lease)
+            _ = try await store.claimBatch(id: "bat_2", group: StoreConformanceTests.group, policy: FlushPolicy(maxRequests: 2), now: 2001, lease: lease)
+            _ = try await store.claimBatch(id: "bat_3", group: Self.max, policy: FlushPolicy(), now: 2002, lease: lease)
+            try await store.markLive(batchID: "bat_1", upstreamID: "batch_up1", upstreamStatus: .validating, nextPollAt: 2010, now: 2005)
+            try await store.recordPoll(
+                batchID: "bat_1", progress: BatchProgress(status: .inProgress, counts: BatchCounts(total: 2, completed: 1, failed: 0)),
+                nextPollAt: 2020)
+            try await store.recordPoll(batchID: "bat_1", progress: BatchProgress(status: .inProgress), nextPollAt: 2030)
+
+            let running = try #require(try await store.batch(id: "bat_1"))
+            #expect(running.status == "in_progress" && running.submittedAt == 2005 && running.upstreamID == "batch_up1")
+            #expect(running.counts == BatchCounts(total: 2, completed: 1, failed: 0), "a poll without counts keeps the last ones")
+            #expect(running.name == "offpeak qwen-plus 2 requests")
+            #expect(try await store.batch(id: "bat_none") == nil)
+
+            func ids(_ query: BatchListQuery) async throws -> [String] { try await store.listBatches(query).data.map(\.id) }
+            #expect(try await ids(BatchListQuery()) == ["bat_3", "bat_2", "bat_1"], "newest first")
+            #expect(try await ids(BatchListQuery(status: "preparing")) == ["bat_3", "bat_2"])
+            #expect(try await ids(BatchListQuery(status: "in_progress")) == ["bat_1"])
+            #expect(try await ids(BatchListQuery(model: "qwen-max")) == ["bat_3"])
+            #expect(try await ids(BatchListQuery(q: "batch_up1")) == ["bat_1"], "by upstream id")
+            #expect(try await ids(BatchListQuery(q: "bat_2")) == ["bat_2"], "by our id")
+            #expect(try await ids(BatchListQuery(q: "QWEN-MAX 1 req")) == ["bat_3"], "by part of the name, any case")
+            #expect(try await ids(BatchListQuery(q: "%")) == [], "a pattern character is a character")
+            let first = try await store.listBatches(BatchListQuery(limit: 2))
+            #expect(first.data.map(\.id) == ["bat_3", "bat_2"] && first.hasMore)
+            let second = try await store.listBatches(BatchListQuery(limit: 2, after: "bat_2"))
+            #expect(second.data.map(\.id) == ["bat_1"] && !second.hasMore)
+
+            let members = try await store.pendingMembers(batchID: "bat_1")
+            let answer = StoredResponse(statusCode: 200, requestID: nil, body: Array("{}".utf8))
+            let settlements: [(id: String, settlement: Settlement)] = members.keys.sorted().enumerated().map { index, id in
+                (id, index == 0 ? Settlement(.complete(answer, nil), member: members[id]!) : .requeue(refund: false))
+            }
+            _ = try await store.settle(batchID: "bat_1", settlements, now: 2040)
+            try await store.endBatch(
+                batchID: "bat_1", progress: BatchProgress(status: .completed, counts: BatchCounts(total: 2, completed: 2, failed: 0),
+                outputFileID: "file-out"), now: 2050)
+            let ended = try #require(try await store.batch(id: "bat_1"))
+            #expect(ended.status == "completed" && ended.endedAt == 2050 && ended.outputFileID == "file-out")
+            #expect(ended.counts == BatchCounts(total: 2, completed: 1, failed: 0), "once ended: what was settled here")
+        }
+    }
+}
