@@ -47,8 +47,8 @@ public enum Gateway {
         let usage = UsageRecorder(store: store, clock: clock, logger: logger)
         let router = buildRouter(
             store: store, configuration: configuration, httpClient: httpClient, callbacks: callbacks, waiters: waiters,
-            flusherDoorbell: flusher.doorbell, deliveryDoorbell: dispatcher.doorbell, usage: usage, flusher: flusher, clock: clock,
-            logger: logger)
+            flusherDoorbell: flusher.doorbell, deliveryDoorbell: dispatcher.doorbell, usage: usage, flusher: flusher,
+            provider: provider, clock: clock, logger: logger)
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -90,7 +90,7 @@ public enum Gateway {
         store: any DeferredStore, configuration: GatewayConfiguration, httpClient: HTTPClient,
         callbacks: CallbackURLPolicy, waiters: ResultWaiters = ResultWaiters(), flusherDoorbell: Doorbell = Doorbell(),
         deliveryDoorbell: Doorbell = Doorbell(), usage: UsageRecorder? = nil, flusher: (any QueueFlushing)? = nil,
-        clock: SystemClock = SystemClock(), logger: Logger
+        provider: (any BatchProvider)? = nil, clock: SystemClock = SystemClock(), logger: Logger
     ) -> Router<GatewayContext> {
         let results = DeferredResults(
             store: store, waiters: waiters, maxWait: configuration.maxWait, pollInterval: configuration.pollInterval,
@@ -129,7 +129,7 @@ public enum Gateway {
         reports.register(on: v1)
         let admin = router.group("/admin/v1").add(
             middleware: AdminAuthMiddleware(adminKeys: configuration.adminKeys, clientKeys: configuration.clientKeys, host: configuration.host))
-        AdminRoutes(store: store, flusher: flusher, usage: reports, clock: clock).register(on: admin)
+        AdminRoutes(store: store, flusher: flusher, provider: provider, usage: reports, clock: clock).register(on: admin)
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             v1.on("**", method: method) { request, context in try await passthrough.forward(request, context: context) }
         }

@@ -139,6 +139,7 @@ enum PostgresMigrations {
                 "ALTER TABLE batches ADD COLUMN counts_total BIGINT",
                 "ALTER TABLE batches ADD COLUMN counts_completed BIGINT",
                 "ALTER TABLE batches ADD COLUMN counts_failed BIGINT",
+                "ALTER TABLE batches ADD COLUMN cancel_requeue BIGINT",
                 "CREATE INDEX batches_by_creation ON batches(created_at, id)",
             ]),
     ]

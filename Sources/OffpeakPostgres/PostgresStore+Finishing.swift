@@ -60,14 +60,18 @@ extension PostgresStore {
                 RETURNING d.id, d.owner, d.model, d.endpoint
                 """, binds: binds)
         let finishes = Dictionary(rows.map { ($0.id, $0.finish) }, uniquingKeysWith: { first, _ in first })
+        var finished: Set<String> = []
         var records: [UsageRecord] = []
         for try await (id, owner, model, endpoint) in try await connection.query(query, logger: logger)
             .decode((String, String, String, String).self)
         {
             guard let finish = finishes[id] else { continue }
-            records.append(UsageRecord(requestID: id, owner: owner, model: model, endpoint: endpoint, finish: finish, now: now))
+            finished.insert(id)
+            if let record = UsageRecord(requestID: id, owner: owner, model: model, endpoint: endpoint, finish: finish, now: now) {
+                records.append(record)
+            }
         }
         try await insert(records, on: connection, logger: logger)
-        return Set(records.map(\.requestID))
+        return finished
     }
 }

@@ -32,4 +32,20 @@ extension PostgresStore {
                 """, logger: logger)
         }
     }
+
+    public func recordCancel(batchID: String, _ cancel: OperatorCancel?) async throws -> Bool {
+        let requeue = cancel.map { $0.requeue ? 1 : 0 }
+        return try await client.query(
+            "UPDATE batches SET cancel_requeue = \(requeue) WHERE id = \(batchID) AND state = 'live' RETURNING id", logger: logger
+        ).collect().count > 0
+    }
+
+    public func operatorCancel(batchID: String) async throws -> OperatorCancel? {
+        for try await requeue in try await client.query(
+            "SELECT cancel_requeue FROM batches WHERE id = \(batchID)", logger: logger
+        ).decode(Int?.self) {
+            return requeue.map { OperatorCancel(requeue: $0 != 0) }
+        }
+        return nil
+    }
 }

@@ -151,7 +151,9 @@ extension PostgresStore {
             for try await (owner, model, endpoint) in try await connection.query(
                 "SELECT owner, model, endpoint FROM deferred_requests WHERE id = \(id)", logger: logger
             ).decode((String, String, String).self) {
-                records.append(UsageRecord(requestID: id, owner: owner, model: model, endpoint: endpoint, finish: answer.finish, now: now))
+                if let record = UsageRecord(requestID: id, owner: owner, model: model, endpoint: endpoint, finish: answer.finish, now: now) {
+                    records.append(record)
+                }
             }
             try await Self.insert(records, on: connection, logger: logger)
             return applied

@@ -46,6 +46,10 @@ public struct HTTPBatchProvider: BatchProvider {
         try WireObjects.batch(try await send(makeRequest("/batches/\(escape(id))", method: .GET), timeout: timeout))
     }
 
+    public func cancelBatch(id: String) async throws(ProviderError) -> UpstreamBatch {
+        try WireObjects.batch(try await send(makeRequest("/batches/\(escape(id))/cancel", method: .POST), timeout: timeout))
+    }
+
     public func recentBatches(limit: Int) async throws(ProviderError) -> [UpstreamBatch] {
         try WireObjects.batchList(try await send(makeRequest("/batches?limit=\(limit)", method: .GET), timeout: timeout))
     }

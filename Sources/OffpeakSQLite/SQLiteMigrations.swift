@@ -148,7 +148,8 @@ enum SQLiteMigrations {
                     """)
         }
         migrator.registerMigration("v10: batch progress") { db in
-            // The provider's progress while a batch runs (then what was settled), and its files.
+            // The provider's progress while a batch runs (then what was settled), its files, and an
+            // operator's cancel (whether the rows it did not run go back to the queue).
             try db.execute(
                 sql: """
                     ALTER TABLE batches ADD COLUMN submitted_at REAL;
@@ -157,6 +158,7 @@ enum SQLiteMigrations {
                     ALTER TABLE batches ADD COLUMN counts_total INTEGER;
                     ALTER TABLE batches ADD COLUMN counts_completed INTEGER;
                     ALTER TABLE batches ADD COLUMN counts_failed INTEGER;
+                    ALTER TABLE batches ADD COLUMN cancel_requeue INTEGER;
                     CREATE INDEX batches_by_creation ON batches(created_at, id);
                     """)
         }

@@ -58,19 +58,20 @@ extension SQLiteStore {
                     WHERE id = ? AND batch_id = ? AND status = 'submitted'
                     """)
             let inBatch = try Finishing.statement(in: db, guard: "id = ? AND batch_id = ? AND status = 'submitted'")
-            var ended: [UsageRecord] = []
+            var finished: Set<String> = []
+            var ledger: [UsageRecord] = []
             for (id, settlement) in settlements {
                 switch settlement {
                 case .finish(let outcome):
-                    if let record = try Finishing.apply(outcome, id: id, now: now, with: inBatch, guardArguments: [id, batchID], in: db) {
-                        ended.append(record)
+                    if try Finishing.apply(outcome, id: id, now: now, with: inBatch, guardArguments: [id, batchID], ledger: &ledger, in: db) {
+                        finished.insert(id)
                     }
                 case .requeue(let refund):
                     try requeue.execute(arguments: [refund ? 1 : 0, id, batchID])
                 }
             }
-            try SQLiteLedger.append(ended, in: db)
-            return Set(ended.map(\.requestID))
+            try SQLiteLedger.append(ledger, in: db)
+            return finished
         }
     }
 

@@ -26,4 +26,20 @@ extension SQLiteStore {
             }
         }
     }
+
+    public func recordCancel(batchID: String, _ cancel: OperatorCancel?) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE batches SET cancel_requeue = ? WHERE id = ? AND state = 'live'",
+                arguments: [cancel.map { $0.requeue ? 1 : 0 }, batchID])
+            return db.changesCount > 0
+        }
+    }
+
+    public func operatorCancel(batchID: String) async throws -> OperatorCancel? {
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT cancel_requeue FROM batches WHERE id = ?", arguments: [batchID])
+                .map { OperatorCancel(requeue: $0 != 0) }
+        }
+    }
 }

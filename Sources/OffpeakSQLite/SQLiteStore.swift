@@ -131,8 +131,9 @@ public struct SQLiteStore: DeferredStore {
             case .result(let finish):
                 let withdrawn = try Finishing.statement(
                     in: db, guard: "id = ? AND status = 'cancelled' AND served_by = 'realtime-fallback'")
-                if let record = try Finishing.apply(finish, id: id, now: now, with: withdrawn, guardArguments: [id], in: db) {
-                    try SQLiteLedger.append([record], in: db)
+                var ledger: [UsageRecord] = []
+                if try Finishing.apply(finish, id: id, now: now, with: withdrawn, guardArguments: [id], ledger: &ledger, in: db) {
+                    try SQLiteLedger.append(ledger, in: db)
                     return true
                 }
             case .noted(let finish):
@@ -170,12 +171,12 @@ enum Finishing {
             sql: "UPDATE deferred_requests SET \(assignments) WHERE \(condition) RETURNING seq, owner, model, endpoint")
     }
 
-    /// When the guard held and the request ended, its usage record (for `SQLiteLedger.append`);
-    /// its response body is kept beside it.
+    /// True when the guard held and the request ended; its response body is kept beside it, and
+    /// its usage record added to `ledger` (for `SQLiteLedger.append`).
     static func apply(
         _ finish: RequestFinish, id: String, now: Timestamp, with statement: Statement,
-        guardArguments: [any DatabaseValueConvertible], in db: Database
-    ) throws -> UsageRecord? {
+        guardArguments: [any DatabaseValueConvertible], ledger: inout [UsageRecord], in db: Database
+    ) throws -> Bool {
         var arguments: [DatabaseValue] = []
         arguments.reserveCapacity(RequestColumns.finished.names.count * 2 + guardArguments.count)
         for change in finish.storedChanges(now: now) {
@@ -183,20 +184,22 @@ enum Finishing {
             arguments.append(change?.databaseValue ?? .null)
         }
         arguments += guardArguments.map(\.databaseValue)
-        guard let row = try Row.fetchOne(statement, arguments: StatementArguments(arguments)) else { return nil }
+        guard let row = try Row.fetchOne(statement, arguments: StatementArguments(arguments)) else { return false }
         if let body = finish.response?.body {
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO response_bodies (seq, body) VALUES (?, ?)")
                 .execute(arguments: [row["seq"] as Int64, Data(body)])
         }
-        return UsageRecord(requestID: id, owner: row["owner"], model: row["model"], endpoint: row["endpoint"], finish: finish, now: now)
+        if let record = UsageRecord(requestID: id, owner: row["owner"], model: row["model"], endpoint: row["endpoint"], finish: finish, now: now) {
+            ledger.append(record)
+        }
+        return true
     }
 
     /// The usage record of request `id` ended by `finish`, whatever state the request is in.
     static func recordAnyway(_ finish: RequestFinish, id: String, now: Timestamp, in db: Database) throws {
         guard let row = try Row.fetchOne(db, sql: "SELECT owner, model, endpoint FROM deferred_requests WHERE id = ?", arguments: [id])
         else { return }
-        try SQLiteLedger.append(
-            [UsageRecord(requestID: id, owner: row["owner"], model: row["model"], endpoint: row["endpoint"], finish: finish, now: now)],
-            in: db)
+        let record = UsageRecord(requestID: id, owner: row["owner"], model: row["model"], endpoint: row["endpoint"], finish: finish, now: now)
+        try SQLiteLedger.append(record.map { [$0] } ?? [], in: db)
     }
 }

@@ -11,6 +11,30 @@ import Testing
             error: error, usage: status == 200 ? TokenUsage(promptTokens: 3, completionTokens: 4) : nil)
     }
 
+    @Test func inABatchAnOperatorCancelledRowsThatDidNotRunAreRequeuedWithTheirAttemptOrCancelled() {
+        let notRun = line(status: nil, error: DeferredError(code: "batch_cancelled", message: "cancelled"))
+        let requeue = OperatorCancel(requeue: true)
+        let cancel = OperatorCancel(requeue: false)
+        for attempts in [1, 3] {
+            guard case .requeue(let reason, refund: true) = rules.disposition(for: notRun, attempts: attempts, cancelled: requeue) else {
+                Issue.record("not re-queued with its attempt given back")
+                return
+            }
+            #expect(reason.code == "batch_cancelled")
+            #expect(rules.disposition(for: nil, attempts: attempts, cancelled: requeue) == .requeue(reason, refund: true))
+            #expect(rules.disposition(for: notRun, attempts: attempts, cancelled: cancel) == .cancel(reason))
+        }
+        // What the provider finished before the cancel follows the usual rules.
+        let done = line(status: 200)
+        #expect(rules.disposition(for: done, attempts: 1, cancelled: cancel) == .complete(done.response!, done.usage))
+        #expect(rules.disposition(for: line(status: 400), attempts: 1, cancelled: requeue) == rules.disposition(for: line(status: 400), attempts: 1))
+        let member = BatchMember(line: 1, attempts: 1, hasCallback: true)
+        let settlement = Settlement(.cancel(DeferredError(code: "batch_cancelled", message: "m")), member: member)
+        #expect(settlement.finish?.status == .cancelled && settlement.finish?.deliveryDue == false)
+        #expect(UsageRecord(requestID: "dfr_1", owner: "", model: "m", endpoint: "/v1/chat/completions", finish: settlement.finish!, now: 1) == nil,
+            "never run: not on the ledger")
+    }
+
     @Test(arguments: [200, 201, 299])
     func aSuccessIsKeptAsGiven(status: Int) {
         let row = line(status: status)

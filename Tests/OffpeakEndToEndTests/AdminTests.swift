@@ -65,4 +65,62 @@ import Testing
         let found = try await TestHTTP.get(base + "?q=" + (ended["upstream_id"] as? String ?? "-"), headers: Self.admin).json
         #expect((found?["data"] as? [[String: Any]])?.map { $0["id"] as? String } == [batchID], "found by its upstream id")
     }
+
+    /// Sends `count` calls as one batch and waits for the provider to be part-way through it.
+    func runningBatch(_ cluster: Cluster, count: Int) async throws -> (batch: String, ids: [String]) {
+        let ids = try await cluster.sendMany(count: count, models: ["qwen-plus"])
+        var batchID = ""
+        try await eventually("the batch part-way", within: 30) {
+            let batch = (try await TestHTTP.get(cluster.gateway.url + "/admin/v1/batches?status=in_progress", headers: Self.admin)
+                .json?["data"] as? [[String: Any]])?.first
+            batchID = batch?["id"] as? String ?? ""
+            return ((batch?["request_counts"] as? [String: Int])?["completed"] ?? 0) > 0
+        }
+        return (batchID, ids)
+    }
+
+    func cancel(_ cluster: Cluster, _ batch: String, _ body: [String: Any]) async throws -> TestHTTP.Answer {
+        try await TestHTTP.post(cluster.gateway.url + "/admin/v1/batches/\(batch)/cancel", json: body, headers: Self.admin)
+    }
+
+    @Test(arguments: [true, false])
+    func aCancelledBatchKeepsWhatRanAndRequeuesOrCancelsTheRest(requeue: Bool) async throws {
+        let cluster = try await Cluster(
+            name: "admin-cancel", batchDelay: 6, gateway: ["OFFPEAK_ADMIN_KEYS": "sk-admin", "OFFPEAK_FLUSH_MAX_REQUESTS": "20"])
+        let (batch, ids) = try await runningBatch(cluster, count: 20)
+        let malformed = try await cancel(cluster, batch, ["requeue": "no"])
+        #expect(malformed.status == 400 && (malformed.json?["error"] as? [String: Any])?["param"] as? String == "requeue")
+        let answer = try await cancel(cluster, batch, requeue ? [:] : ["requeue": false])
+        #expect(answer.status == 200, "\(answer.text)")
+        #expect(["cancelling", "cancelled"].contains(answer.json?["status"] as? String ?? ""))
+        let again = try await cancel(cluster, batch, [:])
+        #expect(again.status == 409 && again.errorCode == "batch_not_cancellable")
+
+        let objects = try await cluster.waitTerminal(ids, within: 60)
+        let statuses = objects.values.map { $0["status"] as? String ?? "" }
+        let completed = statuses.filter { $0 == "completed" }.count
+        var ended: [String: Any] = [:]
+        try await eventually("the batch to end") {
+            ended = try await TestHTTP.get(cluster.gateway.url + "/admin/v1/batches/\(batch)", headers: Self.admin).json ?? [:]
+            return ended["ended_at"] is Int
+        }
+        #expect(ended["status"] as? String == "cancelled")
+        let ran = (ended["request_counts"] as? [String: Int])?["completed"] ?? -1
+        #expect(ran > 0 && ran < 20, "the rows the provider ran before the cancel are kept: \(ran)")
+        if requeue {
+            #expect(completed == 20, "the rest went back to the queue and completed in another batch")
+            let requeued = objects.values.filter { ($0["batch"] as? [String: Any])?["id"] as? String != batch }
+            #expect(requeued.count == 20 - ran && requeued.allSatisfy { $0["attempts"] as? Int == 1 }, "their attempt given back")
+        } else {
+            #expect(completed == ran && statuses.filter { $0 == "cancelled" }.count == 20 - ran)
+            let cancelled = try #require(objects.values.first { $0["status"] as? String == "cancelled" })
+            #expect((cancelled["error"] as? [String: Any])?["code"] as? String == "batch_cancelled")
+            let usage = try await TestHTTP.get(cluster.v1 + "/usage").json?["totals"] as? [String: Any]
+            #expect(usage?["requests"] as? Int == ran, "what never ran is not on the ledger")
+        }
+        let ended409 = try await cancel(cluster, batch, [:])
+        #expect(ended409.status == 409 && ended409.errorCode == "batch_not_cancellable")
+        let unknown = try await cancel(cluster, "bat_unknown", [:])
+        #expect(unknown.status == 404)
+    }
 }

@@ -7,6 +7,20 @@ public enum RowDisposition: Sendable, Equatable {
     /// Back to the queue for another batch. `refund` gives back the attempt this batch used,
     /// for rows that were never looked at because another line failed validation.
     case requeue(DeferredError, refund: Bool)
+    /// Never run, and an operator cancelled its batch without re-queueing: the request is cancelled.
+    case cancel(DeferredError)
+}
+
+/// An operator cancelled the batch (`POST /admin/v1/batches/{id}/cancel`): the rows it did not
+/// run go back to the queue with their attempt given back, or are cancelled.
+public struct OperatorCancel: Sendable, Equatable {
+    public var requeue: Bool
+
+    public init(requeue: Bool) {
+        self.requeue = requeue
+    }
+
+    static let reason = DeferredError(code: "batch_cancelled", message: "an operator cancelled the batch before this request ran")
 }
 
 public struct OutcomeRules: Sendable {
@@ -17,8 +31,12 @@ public struct OutcomeRules: Sendable {
     }
 
     /// The row's fate from its output line, or from its absence (`line == nil`).
-    /// `attempts` counts the batches the request has been placed in, this one included.
-    public func disposition(for line: OutputLine?, attempts: Int) -> RowDisposition {
+    /// `attempts` counts the batches the request has been placed in, this one included. In a batch
+    /// an operator cancelled, a row that did not run follows `cancelled` instead.
+    public func disposition(for line: OutputLine?, attempts: Int, cancelled: OperatorCancel? = nil) -> RowDisposition {
+        if let cancelled, line?.response == nil {
+            return cancelled.requeue ? .requeue(OperatorCancel.reason, refund: true) : .cancel(OperatorCancel.reason)
+        }
         guard let line else {
             return retryOrFail(
                 DeferredError(code: "not_executed", message: "the provider returned no result for this request"),

@@ -31,13 +31,17 @@ public struct BatchRecord: Sendable, Equatable {
     public var errorFileID: String?
     /// The provider's progress while it runs; once ended, what Offpeak settled.
     public var counts: BatchCounts?
+    /// Set when an operator cancelled it.
+    public var cancelled: OperatorCancel?
 
     public init(
         id: String, endpoint: String, model: String, state: BatchState = .preparing, requestCount: Int,
         fileBytes: Int, createdAt: Timestamp, inputFileID: String? = nil, upstreamID: String? = nil,
         upstreamStatus: UpstreamBatchStatus? = nil, nextPollAt: Timestamp? = nil, endedAt: Timestamp? = nil,
-        submittedAt: Timestamp? = nil, outputFileID: String? = nil, errorFileID: String? = nil, counts: BatchCounts? = nil
+        submittedAt: Timestamp? = nil, outputFileID: String? = nil, errorFileID: String? = nil, counts: BatchCounts? = nil,
+        cancelled: OperatorCancel? = nil
     ) {
+        self.cancelled = cancelled
         self.submittedAt = submittedAt
         self.outputFileID = outputFileID
         self.errorFileID = errorFileID

@@ -11,6 +11,9 @@ public protocol BatchProvider: Sendable {
 
     func createBatch(_ request: CreateBatchRequest) async throws(ProviderError) -> UpstreamBatch
     func batch(id: String) async throws(ProviderError) -> UpstreamBatch
+    /// Asks the provider to cancel a batch; it goes on `cancelling`, then ends `cancelled` with the
+    /// rows it finished in its output file.
+    func cancelBatch(id: String) async throws(ProviderError) -> UpstreamBatch
     /// The most recent batches, newest first, for finding one whose creation went unrecorded.
     func recentBatches(limit: Int) async throws(ProviderError) -> [UpstreamBatch]
     /// Streams a file's lines to `handle`, a bounded number at a time.

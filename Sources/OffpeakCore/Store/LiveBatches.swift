@@ -7,6 +7,8 @@ public protocol LiveBatches: BatchLeases {
     func claimDuePolls(now: Timestamp, lease: Lease, limit: Int) async throws -> [BatchRecord]
     /// What a poll learnt (its nil fields keep what is known), and when to poll again.
     func recordPoll(batchID: String, progress: BatchProgress, nextPollAt: Timestamp) async throws
+    /// Whether an operator cancelled this batch, read as its outcome is applied.
+    func operatorCancel(batchID: String) async throws -> OperatorCancel?
     /// The requests still waiting on this batch, by id.
     func pendingMembers(batchID: String) async throws -> [String: BatchMember]
     /// Applies settlements to requests still waiting on this batch (`submitted` in it); others are

@@ -436,6 +436,18 @@ extension MemoryStore {
         state.withLock { $0.paused }
     }
 
+    public func recordCancel(batchID: String, _ cancel: OperatorCancel?) async throws -> Bool {
+        state.withLock { state in
+            guard state.batches[batchID]?.record.state == .live else { return false }
+            state.batches[batchID]?.record.cancelled = cancel
+            return true
+        }
+    }
+
+    public func operatorCancel(batchID: String) async throws -> OperatorCancel? {
+        state.withLock { $0.batches[batchID]?.record.cancelled }
+    }
+
     public func setPaused(_ groups: [GroupKey], paused: Bool, now: Timestamp) async throws {
         state.withLock { state in
             if paused { state.paused.formUnion(groups) } else { state.paused.subtract(groups) }
@@ -461,10 +473,12 @@ extension MemoryStore {
 extension MemoryStore.State {
     /// The ledger's record of `request` ended by `finish`.
     mutating func record(_ request: DeferredRequest, _ finish: RequestFinish, now: Timestamp) {
-        insert(
-            UsageRecord(
+        guard
+            let record = UsageRecord(
                 requestID: request.id, owner: request.owner, model: request.model, endpoint: request.endpoint, finish: finish,
-                now: now))
+                now: now)
+        else { return }
+        insert(record)
     }
 
     mutating func insert(_ record: UsageRecord) {

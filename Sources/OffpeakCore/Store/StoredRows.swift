@@ -121,7 +121,7 @@ public enum BatchColumns {
     public static let names = [
         "id", "endpoint", "model", "state", "request_count", "file_bytes", "created_at", "input_file_id", "upstream_id",
         "upstream_status", "next_poll_at", "ended_at", "submitted_at", "output_file_id", "error_file_id", "counts_total",
-        "counts_completed", "counts_failed",
+        "counts_completed", "counts_failed", "cancel_requeue",
     ]
     public static var select: String { names.joined(separator: ", ") }
 
@@ -214,7 +214,8 @@ extension BatchRecord {
             errorFileID: try row.text("error_file_id"),
             counts: try row.integer("counts_total").map {
                 BatchCounts(total: $0, completed: try row.integer("counts_completed") ?? 0, failed: try row.integer("counts_failed") ?? 0)
-            }
+            },
+            cancelled: try row.integer("cancel_requeue").map { OperatorCancel(requeue: $0 != 0) }
         )
     }
 }

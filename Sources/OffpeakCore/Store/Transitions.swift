@@ -75,6 +75,13 @@ public enum Settlement: Sendable, Equatable {
         case .requeue(_, let refund):
             self = .requeue(refund: refund)
             return
+        case .cancel(let error):
+            // Never run: nothing to bill and no answer to deliver.
+            self = .finish(
+                RequestFinish(
+                    status: .cancelled, response: nil, error: error, usage: nil, lane: .batch, servedBy: member.servedBy ?? .batch,
+                    deliveryDue: false))
+            return
         }
         let completed = ended.status == .completed
         self = .finish(

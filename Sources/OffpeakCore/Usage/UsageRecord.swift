@@ -42,8 +42,10 @@ public struct UsageRecord: Sendable, Equatable {
         self.cost = cost
     }
 
-    /// The entry of a deferred request that `finish` ends at `now`.
-    public init(requestID: String, owner: String, model: String, endpoint: String, finish: RequestFinish, now: Timestamp) {
+    /// The entry of a deferred request that `finish` ends at `now`; nil when the end made no call
+    /// (a request cancelled before it ran: the provider bills nothing, and it is not traffic).
+    public init?(requestID: String, owner: String, model: String, endpoint: String, finish: RequestFinish, now: Timestamp) {
+        guard finish.status == .completed || finish.status == .failed else { return nil }
         self.init(
             requestID: requestID, lane: finish.lane, owner: owner, model: model, endpoint: endpoint,
             endedAt: Int64(now.rounded(.down)), completed: finish.status == .completed, usage: finish.usage, cost: finish.cost)

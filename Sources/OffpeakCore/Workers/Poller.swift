@@ -124,6 +124,7 @@ public final class Poller<Clock: WorkerClock>: Service {
     /// Applies the outcome of an ended batch to each request it held (contract section 3).
     public func collect(_ batch: BatchRecord, _ upstream: UpstreamBatch) async throws {
         let members = try await store.pendingMembers(batchID: batch.id)
+        let cancelled = try await store.operatorCancel(batchID: batch.id)
         let rules = configuration.rules
         let prices = configuration.prices
         // Waiters and callbacks hear of each chunk as it is settled; nothing is held for the whole file.
@@ -151,7 +152,7 @@ public final class Poller<Clock: WorkerClock>: Service {
                                 "ignoring an output line that names no request of this batch", metadata: ["batch": "\(batch.id)"])
                             continue
                         }
-                        let disposition = rules.disposition(for: line, attempts: member.attempts)
+                        let disposition = rules.disposition(for: line, attempts: member.attempts, cancelled: cancelled)
                         settlements.append((line.customID, Settlement(disposition, member: member, model: batch.model, prices: prices)))
                     }
                     await seenIDs.insert(settlements.map(\.id))
@@ -160,7 +161,7 @@ public final class Poller<Clock: WorkerClock>: Service {
             }
             let seen = await seenIDs.ids
             let missing = members.filter { !seen.contains($0.key) }.map { id, member in
-                let disposition = rules.disposition(for: nil, attempts: member.attempts)
+                let disposition = rules.disposition(for: nil, attempts: member.attempts, cancelled: cancelled)
                 return (id: id, settlement: Settlement(disposition, member: member, model: batch.model, prices: prices))
             }
             try await settle(batch, missing, counting: settled)

@@ -44,6 +44,14 @@ import Testing
             let second = try await store.listBatches(BatchListQuery(limit: 2, after: "bat_2"))
             #expect(second.data.map(\.id) == ["bat_1"] && !second.hasMore)
 
+            #expect(try await store.operatorCancel(batchID: "bat_1") == nil)
+            #expect(try await store.recordCancel(batchID: "bat_2", OperatorCancel(requeue: true)) == false, "not live yet")
+            #expect(try await store.recordCancel(batchID: "bat_1", OperatorCancel(requeue: false)))
+            #expect(try await store.operatorCancel(batchID: "bat_1") == OperatorCancel(requeue: false))
+            #expect(try await store.batch(id: "bat_1")?.cancelled == OperatorCancel(requeue: false))
+            #expect(try await store.recordCancel(batchID: "bat_1", nil), "taken back")
+            #expect(try await store.operatorCancel(batchID: "bat_1") == nil)
+
             let members = try await store.pendingMembers(batchID: "bat_1")
             let answer = StoredResponse(statusCode: 200, requestID: nil, body: Array("{}".utf8))
             let settlements: [(id: String, settlement: Settlement)] = members.keys.sorted().enumerated().map { index, id in
