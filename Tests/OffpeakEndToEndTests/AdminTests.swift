@@ -42,7 +42,8 @@ import Testing
 
     @Test func aRunningBatchShowsTheProvidersProgressThenWhatWasSettled() async throws {
         let cluster = try await Cluster(
-            name: "admin-batches", batchDelay: 4, gateway: ["OFFPEAK_ADMIN_KEYS": "sk-admin", "OFFPEAK_FLUSH_MAX_REQUESTS": "10"])
+            name: "admin-batches", batchDelay: 4,
+            gateway: ["OFFPEAK_ADMIN_KEYS": "sk-admin", "OFFPEAK_FLUSH_MAX_REQUESTS": "10", "OFFPEAK_FLUSH_MAX_AGE": "3600"])
         let ids = try await cluster.sendMany(count: 10, models: ["qwen-plus"])
         let base = cluster.gateway.url + "/admin/v1/batches"
         var batchID = ""
@@ -86,7 +87,8 @@ import Testing
     @Test(arguments: [true, false])
     func aCancelledBatchKeepsWhatRanAndRequeuesOrCancelsTheRest(requeue: Bool) async throws {
         let cluster = try await Cluster(
-            name: "admin-cancel", batchDelay: 6, gateway: ["OFFPEAK_ADMIN_KEYS": "sk-admin", "OFFPEAK_FLUSH_MAX_REQUESTS": "20"])
+            name: "admin-cancel", batchDelay: 6,
+            gateway: ["OFFPEAK_ADMIN_KEYS": "sk-admin", "OFFPEAK_FLUSH_MAX_REQUESTS": "20", "OFFPEAK_FLUSH_MAX_AGE": "3600"])
         let (batch, ids) = try await runningBatch(cluster, count: 20)
         let malformed = try await cancel(cluster, batch, ["requeue": "no"])
         #expect(malformed.status == 400 && (malformed.json?["error"] as? [String: Any])?["param"] as? String == "requeue")
@@ -96,14 +98,17 @@ import Testing
         let again = try await cancel(cluster, batch, [:])
         #expect(again.status == 409 && again.errorCode == "batch_not_cancellable")
 
-        let objects = try await cluster.waitTerminal(ids, within: 60)
-        let statuses = objects.values.map { $0["status"] as? String ?? "" }
-        let completed = statuses.filter { $0 == "completed" }.count
         var ended: [String: Any] = [:]
         try await eventually("the batch to end") {
             ended = try await TestHTTP.get(cluster.gateway.url + "/admin/v1/batches/\(batch)", headers: Self.admin).json ?? [:]
             return ended["ended_at"] is Int
         }
+        // What went back to the queue waits for age or size; the operator sends it now.
+        let flushed = try await post(cluster, "flush", [:])
+        #expect(flushed.count == (requeue ? 1 : 0))
+        let objects = try await cluster.waitTerminal(ids, within: 60)
+        let statuses = objects.values.map { $0["status"] as? String ?? "" }
+        let completed = statuses.filter { $0 == "completed" }.count
         #expect(ended["status"] as? String == "cancelled")
         let ran = (ended["request_counts"] as? [String: Int])?["completed"] ?? -1
         #expect(ran > 0 && ran < 20, "the rows the provider ran before the cancel are kept: \(ran)")

@@ -74,7 +74,9 @@ import Testing
         let (answer, answeredAt) = try await waited
         #expect(answer.json?["status"] as? String == "completed", "the long-poll on another gateway sees the result")
         if let completedAt = answer.json?["completed_at"] as? Double {
-            #expect(answeredAt - completedAt < 2.5, "within a second of it being recorded (timestamps are whole seconds)")
+            // Woken by its periodic re-read (every second), not by the 60 s deadline; timestamps are whole
+            // seconds, and the machine is shared with the rest of the suite.
+            #expect(answeredAt - completedAt < 5, "soon after it was recorded, not at the deadline")
         }
 
         // Every request completes, whichever gateway took it; any gateway lists them all.
