@@ -4,7 +4,7 @@ import OffpeakCore
 
 /// The operator API (`/admin/v1`, contract section 10): queues, and usage over every key.
 struct AdminRoutes: Sendable {
-    let store: any BatchQueue & QueueControl & BatchBrowser
+    let store: any BatchQueue & QueueControl & OperatorViews
     let flusher: (any QueueFlushing)?
     let provider: (any BatchProvider)?
     let usage: UsageReports
@@ -19,6 +19,15 @@ struct AdminRoutes: Sendable {
         group.get("batches") { request, _ in try await batches(request) }
         group.get("batches/:id") { _, context in try await batch(context.parameters.require("id")) }
         group.post("batches/:id/cancel") { request, context in try await cancel(context.parameters.require("id"), request) }
+        group.get("requests/:id") { _, context in try await trace(context.parameters.require("id")) }
+    }
+
+    /// Any client's request, with `trace`: every batch it was placed in, oldest first.
+    private func trace(_ id: String) async throws -> Response {
+        guard let trace = try await store.trace(requestID: id) else {
+            throw OpenAIError(.notFound, "No deferred request with id '\(id)'.", param: "id", code: "deferred_request_not_found")
+        }
+        return JSONResponse.make(trace.jsonObject())
     }
 
     /// Cancels a live batch upstream. The rows the provider finished are settled as usual when it

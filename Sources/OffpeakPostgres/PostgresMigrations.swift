@@ -142,6 +142,16 @@ enum PostgresMigrations {
                 "ALTER TABLE batches ADD COLUMN cancel_requeue BIGINT",
                 "CREATE INDEX batches_by_creation ON batches(created_at, id)",
             ]),
+        Migration(
+            version: 7, name: "request attempts",
+            statements: [
+                """
+                CREATE TABLE request_attempts (
+                    seq BIGSERIAL PRIMARY KEY, request_id TEXT NOT NULL, batch_id TEXT NOT NULL, upstream_batch_id TEXT,
+                    line BIGINT, outcome TEXT NOT NULL, error_code TEXT, error_message TEXT, at DOUBLE PRECISION NOT NULL)
+                """,
+                "CREATE INDEX request_attempts_by_request ON request_attempts (request_id, seq)",
+            ]),
     ]
 
     /// Brings the schema up to date; returns the versions it applied.

@@ -9,6 +9,24 @@ extension PostgresStore {
         return nil
     }
 
+    public func trace(requestID: String) async throws -> RequestTrace? {
+        var found: (DeferredRequest, Int?)?
+        for try await row in try await client.query(
+            "SELECT \(unescaped: requestColumns), batch_line FROM deferred_requests WHERE id = \(requestID)", logger: logger)
+        {
+            found = (try DeferredRequest(row), try PostgresStoredRow(row).integer("batch_line"))
+        }
+        guard let (request, line) = found else { return nil }
+        var attempts: [Attempt] = []
+        for try await row in try await client.query(
+            "SELECT \(unescaped: AttemptColumns.select) FROM request_attempts WHERE request_id = \(requestID) ORDER BY seq", logger: logger)
+        {
+            attempts.append(try Attempt(row: PostgresStoredRow(row)))
+        }
+        if let current = Attempt.current(of: request, line: line) { attempts.append(current) }
+        return RequestTrace(request: request, attempts: attempts)
+    }
+
     public func listBatches(_ query: BatchListQuery) async throws -> BatchListPage {
         let statement = BatchListSQL(query) { "$\($0)" }
         var rows: [BatchRecord] = []

@@ -69,19 +69,32 @@ extension PostgresStore {
         var finishing: [(id: String, finish: RequestFinish)] = []
         var requeueIDs: [String] = []
         var refunds: [Int] = []
+        var codes: [String] = []
+        var messages: [String] = []
         for (id, settlement) in settlements {
             switch settlement {
             case .finish(let finish):
                 finishing.append((id, finish))
-            case .requeue(let refund):
+            case .requeue(let reason, let refund):
                 requeueIDs.append(id)
                 refunds.append(refund ? 1 : 0)
+                codes.append(reason.code)
+                messages.append(reason.message)
             }
         }
         let inBatch = FinishGuard(status: .submitted, batchID: batchID, servedBy: nil)
         return try await client.withTransaction(logger: logger) { connection in
             let finished = try await Self.finish(finishing, expecting: inBatch, now: now, on: connection, logger: logger)
             if !requeueIDs.isEmpty {
+                // The placement each leaves, for its trace.
+                try await connection.query(
+                    """
+                    INSERT INTO request_attempts (request_id, batch_id, upstream_batch_id, line, outcome, error_code, error_message, at)
+                    SELECT d.id, d.batch_id, d.upstream_batch_id, d.batch_line, 'requeued', u.code, u.message, \(now)
+                    FROM unnest(\(requeueIDs)::TEXT[], \(codes)::TEXT[], \(messages)::TEXT[]) AS u(id, code, message)
+                    JOIN deferred_requests AS d ON d.id = u.id
+                    WHERE d.batch_id = \(batchID) AND d.status = 'submitted'
+                    """, logger: logger)
                 try await connection.query(
                     """
                     UPDATE deferred_requests AS d SET status = 'queued', batch_id = NULL, batch_line = NULL,

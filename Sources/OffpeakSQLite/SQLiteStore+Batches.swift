@@ -17,4 +17,19 @@ extension SQLiteStore {
         }
         return BatchListPage(data: Array(rows.prefix(query.limit)), hasMore: rows.count > query.limit)
     }
+
+    public func trace(requestID: String) async throws -> RequestTrace? {
+        try await pool.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT \(requestColumns), batch_line FROM deferred_requests WHERE id = ?", arguments: [requestID])
+            else { return nil }
+            let request = try DeferredRequest(sqlite: row)
+            var attempts = try Row.fetchAll(
+                db, sql: "SELECT \(AttemptColumns.select) FROM request_attempts WHERE request_id = ? ORDER BY seq", arguments: [requestID]
+            ).map { try Attempt(row: SQLiteRow(row: $0)) }
+            if let current = Attempt.current(of: request, line: row["batch_line"]) { attempts.append(current) }
+            return RequestTrace(request: request, attempts: attempts)
+        }
+    }
 }

@@ -58,6 +58,12 @@ extension SQLiteStore {
                     WHERE id = ? AND batch_id = ? AND status = 'submitted'
                     """)
             let inBatch = try Finishing.statement(in: db, guard: "id = ? AND batch_id = ? AND status = 'submitted'")
+            let leaving = try db.cachedStatement(
+                sql: """
+                    INSERT INTO request_attempts (request_id, batch_id, upstream_batch_id, line, outcome, error_code, error_message, at)
+                    SELECT id, batch_id, upstream_batch_id, batch_line, 'requeued', ?, ?, ? FROM deferred_requests
+                    WHERE id = ? AND batch_id = ? AND status = 'submitted'
+                    """)
             var finished: Set<String> = []
             var ledger: [UsageRecord] = []
             for (id, settlement) in settlements {
@@ -66,7 +72,8 @@ extension SQLiteStore {
                     if try Finishing.apply(outcome, id: id, now: now, with: inBatch, guardArguments: [id, batchID], ledger: &ledger, in: db) {
                         finished.insert(id)
                     }
-                case .requeue(let refund):
+                case .requeue(let reason, let refund):
+                    try leaving.execute(arguments: [reason.code, reason.message, now, id, batchID])
                     try requeue.execute(arguments: [refund ? 1 : 0, id, batchID])
                 }
             }

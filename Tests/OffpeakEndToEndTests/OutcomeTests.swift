@@ -31,6 +31,12 @@ import Testing
         }
         for id in flaky {
             #expect(objects[id]?["attempts"] as? Int == 2, "a retried row was placed in a second batch")
+            // The operator sees why: its trace has the placement it left, then the one it completed in.
+            let trace = try #require(try await TestHTTP.get(cluster.gateway.url + "/admin/v1/requests/\(id)").json?["trace"] as? [[String: Any]])
+            #expect(trace.map { $0["outcome"] as? String } == ["requeued", "completed"])
+            #expect(trace[0]["batch_id"] as? String != trace[1]["batch_id"] as? String && trace[0]["line"] is Int)
+            let reason = (trace[0]["reason"] as? [String: Any])?["code"] as? String
+            #expect(["upstream_status_500", "upstream_status_429", "not_executed"].contains(reason ?? ""), "\(trace)")
         }
         for id in rejected {
             #expect(objects[id]?["status"] as? String == "failed")

@@ -6,7 +6,8 @@ extension DeferredRequest {
         return writer.bytes
     }
 
-    public func write(to writer: inout JSONWriter) {
+    /// Writes the object; `more` adds members after the contract's (the operator's `trace`).
+    public func write(to writer: inout JSONWriter, more: (inout JSONWriter) -> Void = { _ in }) {
         writer.beginObject()
         writer.field("id", id)
         writer.field("object", "deferred_request")
@@ -84,6 +85,7 @@ extension DeferredRequest {
         writer.field("served_by", servedBy?.rawValue)
         writer.field("served_reason", servedReason)
         writer.field("policy", policy)
+        more(&writer)
         writer.endObject()
     }
 }

@@ -11,11 +11,11 @@ import ServiceLifecycle
 /// - `DeliveryQueue`: callbacks due (the dispatcher).
 /// - `UsageLedger`: what each ended call used and cost, and the report over it.
 /// - `QueueControl`: groups paused and resumed by the operator.
-/// - `BatchBrowser`: batches as the operator lists and looks them up.
+/// - `OperatorViews`: batches and requests as the operator lists and looks them up.
 /// - `SettingsStore`: values kept once (the webhook secret).
 /// - `StoreLifecycle`: schema, readiness, and what must run while the store is in use.
 public typealias DeferredStore = RequestStore & BatchQueue & LiveBatches & DeliveryQueue & UsageLedger & QueueControl
-    & BatchBrowser & SettingsStore & StoreLifecycle
+    & OperatorViews & SettingsStore & StoreLifecycle
 
 /// A store's life inside the application: migrated before the server starts, its connections and
 /// upkeep run as services of the same service group.

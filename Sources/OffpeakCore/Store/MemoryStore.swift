@@ -26,6 +26,8 @@ public final class MemoryStore: DeferredStore {
         /// The usage ledger, by request id and lane.
         var usage: [String: UsageRecord] = [:]
         var paused: Set<GroupKey> = []
+        /// Placements requests left for the queue again, by request id.
+        var attempts: [String: [Attempt]] = [:]
         var batches: [String: BatchEntry] = [:]
         var settings: [String: String] = [:]
     }
@@ -325,7 +327,11 @@ public final class MemoryStore: DeferredStore {
                     Self.apply(finish, to: &entry, now: now)
                     state.record(entry.record, finish, now: now)
                     finished.insert(id)
-                case .requeue(let refund):
+                case .requeue(let reason, let refund):
+                    state.attempts[id, default: []].append(
+                        Attempt(
+                            batchID: batchID, upstreamBatchID: entry.record.upstreamBatchID, line: entry.batchLine, outcome: .requeued,
+                            reason: reason, at: now))
                     Self.requeue(&entry, refund: refund ? 1 : 0)
                 }
                 state.requests[id] = entry
@@ -409,11 +415,19 @@ public final class MemoryStore: DeferredStore {
     }
 }
 
-// MARK: BatchBrowser
+// MARK: OperatorViews
 
 extension MemoryStore {
     public func batch(id: String) async throws -> BatchRecord? {
         state.withLock { $0.batches[id]?.record }
+    }
+
+    public func trace(requestID: String) async throws -> RequestTrace? {
+        state.withLock { state in
+            guard let entry = state.requests[requestID] else { return nil }
+            let current = Attempt.current(of: entry.record, line: entry.batchLine).map { [$0] } ?? []
+            return RequestTrace(request: entry.record, attempts: (state.attempts[requestID] ?? []) + current)
+        }
     }
 
     public func listBatches(_ query: BatchListQuery) async throws -> BatchListPage {

@@ -220,6 +220,21 @@ extension BatchRecord {
     }
 }
 
+/// The columns of `request_attempts` a trace is read with.
+public enum AttemptColumns {
+    public static let select = "batch_id, upstream_batch_id, line, outcome, error_code, error_message, at"
+}
+
+extension Attempt {
+    public init(row: some StoredRow) throws {
+        self.init(
+            batchID: try row.required("batch_id", row.text), upstreamBatchID: try row.text("upstream_batch_id"),
+            line: try row.integer("line"), outcome: AttemptOutcome(rawValue: try row.required("outcome", row.text)) ?? .requeued,
+            reason: try row.text("error_code").map { DeferredError(code: $0, message: try row.text("error_message") ?? "") },
+            at: try row.real("at"))
+    }
+}
+
 extension BatchMember {
     /// From `batch_line`, `attempts`, `callback_url`, `served_by`.
     public init(row: some StoredRow) throws {

@@ -61,8 +61,9 @@ extension DeferredRequest {
 /// What becomes of one request of an ended batch, as the store applies it.
 public enum Settlement: Sendable, Equatable {
     case finish(RequestFinish)
-    /// Back to the queue; `refund` gives back the attempt this batch used.
-    case requeue(refund: Bool)
+    /// Back to the queue; `refund` gives back the attempt this batch used. The store keeps the
+    /// placement it leaves, with `reason`, for the request's trace.
+    case requeue(reason: DeferredError, refund: Bool)
 
     /// The settlement of a member from its disposition (contract section 3). A request already
     /// answered from real time keeps saying so; its callback is due if it has one. With `prices`,
@@ -72,8 +73,8 @@ public enum Settlement: Sendable, Equatable {
         switch disposition {
         case .complete(let response, let usage): ended = (.completed, response, nil, usage)
         case .fail(let error, let response): ended = (.failed, response, error, nil)
-        case .requeue(_, let refund):
-            self = .requeue(refund: refund)
+        case .requeue(let reason, let refund):
+            self = .requeue(reason: reason, refund: refund)
             return
         case .cancel(let error):
             // Never run: nothing to bill and no answer to deliver.

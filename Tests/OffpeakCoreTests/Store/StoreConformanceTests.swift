@@ -151,7 +151,7 @@ import Testing
                 status: .failed, response: failure, error: DeferredError(code: "invalid_request", message: "bad"), usage: nil,
                 servedBy: .batch, deliveryDue: true)
             let settlements: [(id: String, settlement: Settlement)] = [
-                ("dfr_0", .finish(done)), ("dfr_1", .requeue(refund: true)), ("dfr_2", .requeue(refund: false)),
+                ("dfr_0", .finish(done)), ("dfr_1", .requeue(reason: DeferredError(code: "batch_failed", message: "m"), refund: true)), ("dfr_2", .requeue(reason: DeferredError(code: "upstream_status_500", message: "m"), refund: false)),
                 ("dfr_cb", .finish(refused)),
             ]
             let first = try await store.settle(batchID: "bat_1", settlements, now: 3000)

@@ -5,7 +5,7 @@ import Testing
 /// Batches as the operator browses them, on every store: newest first, found by id, upstream id
 /// or name, filtered by status and model, a page at a time; the provider's progress while a batch
 /// runs and what was settled once it ends.
-@Suite struct BatchBrowserConformanceTests {
+@Suite struct OperatorViewsConformanceTests {
     static let max = GroupKey(endpoint: "/v1/chat/completions", model: "qwen-max")
 
     @Test(arguments: StoreKind.available)
@@ -55,12 +55,26 @@ import Testing
             let members = try await store.pendingMembers(batchID: "bat_1")
             let answer = StoredResponse(statusCode: 200, requestID: nil, body: Array("{}".utf8))
             let settlements: [(id: String, settlement: Settlement)] = members.keys.sorted().enumerated().map { index, id in
-                (id, index == 0 ? Settlement(.complete(answer, nil), member: members[id]!) : .requeue(refund: false))
+                (id, index == 0 ? Settlement(.complete(answer, nil), member: members[id]!) : .requeue(reason: DeferredError(code: "upstream_status_500", message: "m"), refund: false))
             }
             _ = try await store.settle(batchID: "bat_1", settlements, now: 2040)
             try await store.endBatch(
                 batchID: "bat_1", progress: BatchProgress(status: .completed, counts: BatchCounts(total: 2, completed: 2, failed: 0),
                 outputFileID: "file-out"), now: 2050)
+            // The request sent back to the queue keeps that placement in its trace; the other ended in it.
+            let requeuedID = members.keys.sorted()[1]
+            let requeued = try #require(try await store.trace(requestID: requeuedID))
+            #expect(requeued.request.status == .queued && requeued.attempts.count == 1)
+            let left = try #require(requeued.attempts.first)
+            #expect(left.batchID == "bat_1" && left.upstreamBatchID == "batch_up1" && left.line == members[requeuedID]?.line)
+            #expect(left.outcome == .requeued && left.reason?.code == "upstream_status_500" && left.at == 2040)
+            let done = try #require(try await store.trace(requestID: members.keys.sorted()[0]))
+            #expect(done.attempts.map(\.outcome) == [.completed] && done.attempts.first?.at == 2040)
+            #expect(done.attempts.first?.line == members[members.keys.sorted()[0]]?.line)
+            let waiting = try #require(try await store.trace(requestID: "dfr_m"))
+            #expect(waiting.attempts.map(\.outcome) == [.pending] && waiting.attempts.first?.batchID == "bat_3")
+            #expect(try await store.trace(requestID: "dfr_none") == nil)
+
             let ended = try #require(try await store.batch(id: "bat_1"))
             #expect(ended.status == "completed" && ended.endedAt == 2050 && ended.outputFileID == "file-out")
             #expect(ended.counts == BatchCounts(total: 2, completed: 1, failed: 0), "once ended: what was settled here")

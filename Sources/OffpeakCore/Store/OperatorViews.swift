@@ -1,10 +1,12 @@
 import Foundation
 
-/// Batches as the operator browses them (`/admin/v1/batches`): one by id, or a page of them,
-/// newest first.
-public protocol BatchBrowser: Sendable {
+/// What the operator looks up (`/admin/v1`): batches, one by id or a page of them newest first,
+/// and any client's request with its trace across attempts.
+public protocol OperatorViews: Sendable {
     func batch(id: String) async throws -> BatchRecord?
     func listBatches(_ query: BatchListQuery) async throws -> BatchListPage
+    /// Any client's request, with every batch it was placed in.
+    func trace(requestID: String) async throws -> RequestTrace?
 }
 
 /// A page of batches: by `status` (the batch object's), `model`, and `q` (the Offpeak id, the
