@@ -20,6 +20,30 @@ struct AdminRoutes: Sendable {
         group.get("batches/:id") { _, context in try await batch(context.parameters.require("id")) }
         group.post("batches/:id/cancel") { request, context in try await cancel(context.parameters.require("id"), request) }
         group.get("requests/:id") { _, context in try await trace(context.parameters.require("id")) }
+        group.get("stats") { request, _ in try await stats(request) }
+    }
+
+    /// Per model, the deferred requests that ended in the period (`from`, `to` as for usage), and what waits now.
+    private func stats(_ request: Request) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        let period: (from: Int64, to: Int64)
+        do {
+            period = try UsageQuery.period(parameter: { parameters.get($0) }, now: Int64(clock.now().rounded(.down)))
+        } catch {
+            throw OpenAIError(.badRequest, error.message, param: error.parameter, code: "invalid_parameter")
+        }
+        let stats = try await store.stats(from: Timestamp(period.from), to: Timestamp(period.to))
+        var writer = JSONWriter(reservingCapacity: 128 + stats.count * 300)
+        writer.beginObject()
+        writer.field("object", "list")
+        writer.field("from", Int(period.from))
+        writer.field("to", Int(period.to))
+        writer.key("data")
+        writer.beginArray()
+        for model in stats { model.write(to: &writer) }
+        writer.endArray()
+        writer.endObject()
+        return JSONResponse.make(writer.bytes)
     }
 
     /// Any client's request, with `trace`: every batch it was placed in, oldest first.

@@ -143,7 +143,7 @@ enum PostgresMigrations {
                 "CREATE INDEX batches_by_creation ON batches(created_at, id)",
             ]),
         Migration(
-            version: 7, name: "request attempts",
+            version: 7, name: "request attempts and stats",
             statements: [
                 """
                 CREATE TABLE request_attempts (
@@ -151,6 +151,8 @@ enum PostgresMigrations {
                     line BIGINT, outcome TEXT NOT NULL, error_code TEXT, error_message TEXT, at DOUBLE PRECISION NOT NULL)
                 """,
                 "CREATE INDEX request_attempts_by_request ON request_attempts (request_id, seq)",
+                "CREATE INDEX deferred_ended ON deferred_requests (completed_at) WHERE status IN ('completed', 'failed')",
+                "CREATE INDEX deferred_in_batches ON deferred_requests (model) WHERE status = 'submitted'",
             ]),
     ]
 

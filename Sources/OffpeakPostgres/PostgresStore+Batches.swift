@@ -27,6 +27,37 @@ extension PostgresStore {
         return RequestTrace(request: request, attempts: attempts)
     }
 
+    public func stats(from: Timestamp, to: Timestamp) async throws -> [ModelStats] {
+        var totalBinds = PostgresBindings()
+        totalBinds.append(from)
+        totalBinds.append(to)
+        var totals: [(model: String, requests: Int, completed: Int, average: Double?)] = []
+        for try await (model, requests, completed, average) in try await client.query(
+            PostgresQuery(unsafeSQL: StatsSQL.totals { "$\($0)" }, binds: totalBinds), logger: logger
+        ).decode((String, Int, Int, Double?).self) {
+            totals.append((model, requests, completed, average))
+        }
+        var waiting: [(model: String, queued: Int, submitted: Int)] = []
+        for try await (model, queued, submitted) in try await client.query(PostgresQuery(unsafeSQL: StatsSQL.waiting), logger: logger)
+            .decode((String, Int, Int).self)
+        {
+            waiting.append((model, queued, submitted))
+        }
+        return try await StatsSQL.assemble(totals: totals, waiting: waiting) { model, rank in
+            var binds = PostgresBindings()
+            binds.append(model)
+            binds.append(from)
+            binds.append(to)
+            binds.append(rank)
+            for try await seconds in try await client.query(
+                PostgresQuery(unsafeSQL: StatsSQL.atRank { "$\($0)" }, binds: binds), logger: logger
+            ).decode(Double.self) {
+                return seconds
+            }
+            return nil
+        }
+    }
+
     public func listBatches(_ query: BatchListQuery) async throws -> BatchListPage {
         let statement = BatchListSQL(query) { "$\($0)" }
         var rows: [BatchRecord] = []

@@ -162,15 +162,17 @@ enum SQLiteMigrations {
                     CREATE INDEX batches_by_creation ON batches(created_at, id);
                     """)
         }
-        migrator.registerMigration("v11: request attempts") { db in
+        migrator.registerMigration("v11: request attempts and stats") { db in
             // The placements a request left for the queue again, for the operator's trace (the one it
-            // is in, or ended in, is on its own row).
+            // is in, or ended in, is on its own row); and what the operator's stats read by.
             try db.execute(
                 sql: """
                     CREATE TABLE request_attempts (
                         seq INTEGER PRIMARY KEY, request_id TEXT NOT NULL, batch_id TEXT NOT NULL, upstream_batch_id TEXT,
                         line INTEGER, outcome TEXT NOT NULL, error_code TEXT, error_message TEXT, at REAL NOT NULL);
                     CREATE INDEX request_attempts_by_request ON request_attempts(request_id, seq);
+                    CREATE INDEX deferred_ended ON deferred_requests(completed_at) WHERE status IN ('completed', 'failed');
+                    CREATE INDEX deferred_in_batches ON deferred_requests(model) WHERE status = 'submitted';
                     """)
         }
         return migrator

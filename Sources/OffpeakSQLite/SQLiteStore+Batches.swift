@@ -32,4 +32,22 @@ extension SQLiteStore {
             return RequestTrace(request: request, attempts: attempts)
         }
     }
+
+    public func stats(from: Timestamp, to: Timestamp) async throws -> [ModelStats] {
+        let (totals, waiting) = try await pool.read { db in
+            let totals = try Row.fetchAll(db, sql: StatsSQL.totals { _ in "?" }, arguments: [from, to]).map { row in
+                (model: row["model"] as String, requests: row["requests"] as Int, completed: row["completed"] as Int,
+                 average: row["average"] as Double?)
+            }
+            let waiting = try Row.fetchAll(db, sql: StatsSQL.waiting).map { row in
+                (model: row["model"] as String, queued: row["queued"] as Int, submitted: row["submitted"] as Int)
+            }
+            return (totals, waiting)
+        }
+        return try await StatsSQL.assemble(totals: totals, waiting: waiting) { model, rank in
+            try await pool.read { db in
+                try Double.fetchOne(db, sql: StatsSQL.atRank { _ in "?" }, arguments: [model, from, to, rank])
+            }
+        }
+    }
 }

@@ -430,6 +430,11 @@ extension MemoryStore {
         }
     }
 
+    public func stats(from: Timestamp, to: Timestamp) async throws -> [ModelStats] {
+        let requests = state.withLock { $0.requests.values.map(\.record) }
+        return ModelStats.of(requests, from: from, to: to)
+    }
+
     public func listBatches(_ query: BatchListQuery) async throws -> BatchListPage {
         state.withLock { state in
             let newestFirst = state.batches.values.map(\.record).sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }

@@ -7,6 +7,8 @@ public protocol OperatorViews: Sendable {
     func listBatches(_ query: BatchListQuery) async throws -> BatchListPage
     /// Any client's request, with every batch it was placed in.
     func trace(requestID: String) async throws -> RequestTrace?
+    /// Per model: the deferred requests that ended in `from ..< to`, and what waits now.
+    func stats(from: Timestamp, to: Timestamp) async throws -> [ModelStats]
 }
 
 /// A page of batches: by `status` (the batch object's), `model`, and `q` (the Offpeak id, the

@@ -33,21 +33,10 @@ public struct UsageQuery: Sendable, Equatable {
     /// current second, so that what ended just now is counted; `from` to 30 days before `to`).
     /// `key` is a dimension and a parameter only where `allowsKey`.
     public init(parameter: (String) -> String?, owner: String?, now: Int64, allowsKey: Bool) throws(Invalid) {
-        func seconds(_ name: String) throws(Invalid) -> Int64? {
-            guard let text = parameter(name) else { return nil }
-            guard let value = Int64(text), value >= 0 else {
-                throw Invalid(parameter: name, message: "'\(name)' must be a unix time in seconds (a non-negative integer); got '\(text)'.")
-            }
-            return value
-        }
         if !allowsKey, parameter("key") != nil {
             throw Invalid(parameter: "key", message: "'key' is not a parameter of the client API: a client key sees only its own usage.")
         }
-        let to = try seconds("to") ?? now + 1
-        let from = try seconds("from") ?? max(0, to - Self.defaultPeriod)
-        guard from <= to else {
-            throw Invalid(parameter: "from", message: "'from' (\(from)) must not be after 'to' (\(to)).")
-        }
+        let (from, to) = try Self.period(parameter: parameter, now: now)
         var groupBy: [UsageDimension] = []
         let fields = parameter("group_by").map { $0.split(separator: ",", omittingEmptySubsequences: false) } ?? []
         for field in fields where !(fields.count == 1 && field.isEmpty) {
@@ -59,6 +48,24 @@ public struct UsageQuery: Sendable, Equatable {
             if !groupBy.contains(dimension) { groupBy.append(dimension) }
         }
         self.init(from: from, to: to, groupBy: groupBy, owner: owner)
+    }
+
+    /// `from` and `to` (unix seconds, `from ..< to`): `to` defaults to the end of the current second,
+    /// `from` to 30 days before `to`.
+    public static func period(parameter: (String) -> String?, now: Int64) throws(Invalid) -> (from: Int64, to: Int64) {
+        func seconds(_ name: String) throws(Invalid) -> Int64? {
+            guard let text = parameter(name) else { return nil }
+            guard let value = Int64(text), value >= 0 else {
+                throw Invalid(parameter: name, message: "'\(name)' must be a unix time in seconds (a non-negative integer); got '\(text)'.")
+            }
+            return value
+        }
+        let to = try seconds("to") ?? now + 1
+        let from = try seconds("from") ?? max(0, to - defaultPeriod)
+        guard from <= to else {
+            throw Invalid(parameter: "from", message: "'from' (\(from)) must not be after 'to' (\(to)).")
+        }
+        return (from, to)
     }
 
     /// The period in the pieces a store reads it from: whole UTC days from the daily totals, whole

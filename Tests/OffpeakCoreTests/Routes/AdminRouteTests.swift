@@ -147,4 +147,21 @@ extension AdminRouteTests {
             }
         }
     }
+
+    @Test func statsAndTracesAnswerByModelAndByID() async throws {
+        let store = MemoryStore()
+        try await store.acceptChat(id: "dfr_1", content: "x", at: Date().timeIntervalSince1970)
+        try await R.application(store: store, configuration: try R.configuration()).test(.router) { client in
+            let stats = try #require(R.json(try await Self.get(client, "/admin/v1/stats")))
+            let rows = try #require(stats["data"] as? [[String: Any]])
+            #expect(rows.map { $0["model"] as? String } == ["qwen-plus"] && rows[0]["queued_now"] as? Int == 1)
+            #expect((rows[0]["seconds_to_result"] as? [String: Any])?["p95"] is NSNull && rows[0]["failure_rate"] as? Int == 0)
+            let bad = try await Self.get(client, "/admin/v1/stats?from=200&to=100")
+            #expect(bad.status == .badRequest && (R.json(bad)?["error"] as? [String: Any])?["param"] as? String == "from")
+            let trace = try #require(R.json(try await Self.get(client, "/admin/v1/requests/dfr_1")))
+            #expect(trace["id"] as? String == "dfr_1" && (trace["trace"] as? [Any])?.isEmpty == true, "queued: no placement yet")
+            let missing = try await Self.get(client, "/admin/v1/requests/dfr_none")
+            #expect(missing.status == .notFound && R.errorCode(missing) == "deferred_request_not_found")
+        }
+    }
 }

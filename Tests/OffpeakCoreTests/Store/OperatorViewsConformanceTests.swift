@@ -80,4 +80,37 @@ import Testing
             #expect(ended.counts == BatchCounts(total: 2, completed: 1, failed: 0), "once ended: what was settled here")
         }
     }
+
+    @Test(arguments: StoreKind.available)
+    func statsCountWhatEndedInThePeriodAndWhatWaitsNow(kind: StoreKind) async throws {
+        try await StoreHarness.with(kind) { stores in
+            let store = stores[0]
+            let lease = StoreConformanceTests.lease
+            for index in 0..<6 { _ = try await store.accept(StoreConformanceTests.new("dfr_\(index)", at: 1000)) }
+            _ = try await store.accept(StoreConformanceTests.new("dfr_max", model: "qwen-max", at: 1000))
+            _ = try await store.claimBatch(id: "bat_1", group: StoreConformanceTests.group, policy: FlushPolicy(maxRequests: 5), now: 1001, lease: lease)
+            let members = try await store.pendingMembers(batchID: "bat_1")
+            let answer = StoredResponse(statusCode: 200, requestID: nil, body: Array("{}".utf8))
+            // Ended 10, 20, 30 and 40 s after acceptance (the last one failed); one ended outside the period.
+            for (offset, id) in members.keys.sorted().enumerated() {
+                let disposition: RowDisposition =
+                    offset == 3 ? .fail(DeferredError(code: "invalid_request", message: "bad"), nil) : .complete(answer, nil)
+                let settlement = Settlement(disposition, member: members[id]!)
+                let now: Timestamp = offset == 4 ? 5000 : 1000 + Double(offset + 1) * 10
+                _ = try await store.settle(batchID: "bat_1", [(id, settlement)], now: now)
+            }
+            _ = try await store.accept(StoreConformanceTests.new("dfr_late", at: 1000))
+            _ = try await store.claimBatch(id: "bat_2", group: StoreConformanceTests.group, policy: FlushPolicy(maxRequests: 1), now: 1002, lease: lease)
+
+            let stats = try await store.stats(from: 1000, to: 2000)
+            #expect(stats.map(\.model) == ["qwen-max", "qwen-plus"])
+            let plus = stats[1]
+            #expect(plus.requests == 4 && plus.completed == 3 && plus.failed == 1 && plus.failureRate == 0.25)
+            #expect(plus.averageSeconds == 25 && plus.p50Seconds == 20 && plus.p95Seconds == 40)
+            #expect(plus.queuedNow == 1 && plus.inBatchesNow == 1)
+            let max = stats[0]
+            #expect(max.requests == 0 && max.queuedNow == 1 && max.averageSeconds == nil && max.p50Seconds == nil)
+            #expect(try await store.stats(from: 4000, to: 6000).first { $0.model == "qwen-plus" }?.requests == 1)
+        }
+    }
 }
