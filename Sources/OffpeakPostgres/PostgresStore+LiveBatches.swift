@@ -22,6 +22,16 @@ extension PostgresStore {
         return nil
     }
 
+    public func openBatchCounts() async throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for try await (status, count) in try await client.query(PostgresQuery(unsafeSQL: BatchColumns.openCounts), logger: logger)
+            .decode((String, Int).self)
+        {
+            counts[status] = count
+        }
+        return counts
+    }
+
     public func recordPoll(batchID: String, progress: BatchProgress, nextPollAt: Timestamp) async throws {
         var binds = PostgresBindings()
         let assignments = Self.progressAssignments(progress, into: &binds)

@@ -9,6 +9,14 @@ extension SQLiteStore {
         }
     }
 
+    public func openBatchCounts() async throws -> [String: Int] {
+        try await pool.read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: BatchColumns.openCounts) { counts[row["status"]] = row["count"] }
+            return counts
+        }
+    }
+
     public func claimDuePolls(now: Timestamp, lease: Lease, limit: Int) async throws -> [BatchRecord] {
         try await claim(where: "state = 'live' AND next_poll_at <= ? ORDER BY next_poll_at", now: now, lease: lease, limit: limit)
     }

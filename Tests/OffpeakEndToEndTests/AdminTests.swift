@@ -29,6 +29,8 @@ import Testing
         let queue = try #require(try await queues(cluster).first)
         #expect(queue["paused"] as? Bool == true && queue["queued"] as? Int == 5, "the pause survived the restart")
         #expect(try await post(cluster, "flush", [:]).isEmpty, "a paused group is not flushed, even on request")
+        let depth = #"offpeak_queue_depth{upstream="default",endpoint="/v1/chat/completions",model="qwen-plus"} 5"#
+        try await eventually("the queue depth gauge") { try await TestHTTP.get(cluster.gateway.url + "/metrics").text.contains(depth) }
         #expect(try await cluster.upstreamBatches().isEmpty)
 
         #expect(try await post(cluster, "resume", ["model": "qwen-plus", "endpoint": "/v1/chat/completions"]).count == 1)

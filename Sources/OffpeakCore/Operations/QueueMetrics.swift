@@ -31,3 +31,20 @@ public final class QueueMetrics: Sendable {
     static func depth(_ key: GroupKey) -> Gauge { Gauge(label: "offpeak_queue_depth", dimensions: labels(key)) }
     static func oldest(_ key: GroupKey) -> Gauge { Gauge(label: "offpeak_queue_oldest_age_seconds", dimensions: labels(key)) }
 }
+
+/// Batches preparing or live per status (`offpeak_batches_open{status}`), as gauges; a status no
+/// batch is in any more is reported at 0.
+public final class BatchMetrics: Sendable {
+    public static let shared = BatchMetrics()
+    private let reported = Mutex<Set<String>>([])
+
+    public func record(_ counts: [String: Int]) {
+        let gone = reported.withLock { reported in
+            let gone = reported.subtracting(counts.keys)
+            reported = Set(counts.keys)
+            return gone
+        }
+        for (status, count) in counts { Gauge(label: "offpeak_batches_open", dimensions: [("status", status)]).record(count) }
+        for status in gone { Gauge(label: "offpeak_batches_open", dimensions: [("status", status)]).record(0) }
+    }
+}

@@ -2,6 +2,8 @@
 public protocol LiveBatches: BatchLeases {
     /// The earliest time a live batch is due to be polled.
     func nextPollAt() async throws -> Timestamp?
+    /// How many batches are preparing or live, by the batch object's status (for the gauges).
+    func openBatchCounts() async throws -> [String: Int]
     /// Live batches due for a poll that nobody holds, leased to the caller: at most `limit`, most
     /// overdue first. `recordPoll` and `endBatch` give the lease up.
     func claimDuePolls(now: Timestamp, lease: Lease, limit: Int) async throws -> [BatchRecord]

@@ -301,6 +301,16 @@ public final class MemoryStore: DeferredStore {
         }
     }
 
+    public func openBatchCounts() async throws -> [String: Int] {
+        state.withLock { state in
+            var counts: [String: Int] = [:]
+            for entry in state.batches.values where entry.record.state == .preparing || entry.record.state == .live {
+                counts[entry.record.status, default: 0] += 1
+            }
+            return counts
+        }
+    }
+
     public func pendingMembers(batchID: String) async throws -> [String: BatchMember] {
         state.withLock { state in
             var members: [String: BatchMember] = [:]

@@ -131,6 +131,11 @@ public enum BatchColumns {
         ELSE COALESCE(upstream_status, 'validating') END)
         """
 
+    /// Open batches (preparing or live) counted by status.
+    public static let openCounts = """
+        SELECT \(status) AS status, COUNT(*) AS count FROM batches WHERE state IN ('preparing', 'live') GROUP BY 1
+        """
+
     /// The SQL twin of `BatchRecord.name`, for searching by it.
     public static let name = """
         ('offpeak ' || model || ' ' || request_count || CASE WHEN request_count = 1 THEN ' request' ELSE ' requests' END)

@@ -58,6 +58,7 @@ public final class Poller<Clock: WorkerClock>: Service {
                 var wait = self.configuration.interval
                 do {
                     try await self.pollDue()
+                    BatchMetrics.shared.record(try await self.store.openBatchCounts())
                     if let next = try await self.store.nextPollAt() {
                         wait = min(wait, max(0.01, next - self.clock.now()))
                     }

@@ -24,6 +24,7 @@ import Testing
                 nextPollAt: 2020)
             try await store.recordPoll(batchID: "bat_1", progress: BatchProgress(status: .inProgress), nextPollAt: 2030)
 
+            #expect(try await store.openBatchCounts() == ["preparing": 2, "in_progress": 1])
             let running = try #require(try await store.batch(id: "bat_1"))
             #expect(running.status == "in_progress" && running.submittedAt == 2005 && running.upstreamID == "batch_up1")
             #expect(running.counts == BatchCounts(total: 2, completed: 1, failed: 0), "a poll without counts keeps the last ones")
