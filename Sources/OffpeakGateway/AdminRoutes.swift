@@ -123,19 +123,7 @@ struct AdminRoutes: Sendable {
             throw OpenAIError(.badRequest, error.message, param: error.parameter, code: "invalid_parameter")
         }
         let page = try await store.listBatches(query)
-        var writer = JSONWriter(reservingCapacity: 128 + page.data.count * 400)
-        writer.beginObject()
-        writer.field("object", "list")
-        writer.key("data")
-        writer.beginArray()
-        for batch in page.data { batch.write(to: &writer) }
-        writer.endArray()
-        writer.field("first_id", page.data.first?.id)
-        writer.field("last_id", page.data.last?.id)
-        writer.key("has_more")
-        writer.bool(page.hasMore)
-        writer.endObject()
-        return JSONResponse.make(writer.bytes)
+        return ListResponse.make(page.data, page: (page.hasMore, \.id)) { $0.write(to: &$1) }
     }
 
     private func batch(_ id: String) async throws -> Response {
@@ -155,7 +143,7 @@ struct AdminRoutes: Sendable {
     }
 
     private func queues() async throws -> Response {
-        Self.list(try await queues(), write: { $0.write(to: &$1) })
+        ListResponse.make(try await queues(), write: { $0.write(to: &$1) })
     }
 
     /// Pauses or resumes the groups the body selects (those queued, and those paused); answers them as they now stand.
@@ -163,7 +151,7 @@ struct AdminRoutes: Sendable {
         let selector = try await Self.selector(request)
         let matched = try await queues(matching: selector)
         try await store.setPaused(matched.map(\.key), paused: paused, now: clock.now())
-        return Self.list(matched.map { var group = $0; group.paused = paused; return group }, write: { $0.write(to: &$1) })
+        return ListResponse.make(matched.map { var group = $0; group.paused = paused; return group }, write: { $0.write(to: &$1) })
     }
 
     /// Flushes the groups the body selects now; answers the batches it started.
@@ -174,7 +162,7 @@ struct AdminRoutes: Sendable {
         }
         let groups = try await queues(matching: selector).filter { !$0.paused && $0.queued > 0 }.map(\.key)
         let started = try await flusher.flushNow(groups)
-        return Self.list(started, write: { $0.write(to: &$1) })
+        return ListResponse.make(started, write: { $0.write(to: &$1) })
     }
 
     static func selector(_ request: Request) async throws -> GroupSelector {
@@ -186,15 +174,4 @@ struct AdminRoutes: Sendable {
         }
     }
 
-    static func list<T>(_ items: [T], write: (T, inout JSONWriter) -> Void) -> Response {
-        var writer = JSONWriter(reservingCapacity: 64 + items.count * 200)
-        writer.beginObject()
-        writer.field("object", "list")
-        writer.key("data")
-        writer.beginArray()
-        for item in items { write(item, &writer) }
-        writer.endArray()
-        writer.endObject()
-        return JSONResponse.make(writer.bytes)
-    }
 }

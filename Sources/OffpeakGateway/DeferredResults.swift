@@ -131,18 +131,6 @@ struct DeferredResults: Sendable {
         }
         if let after = parameters.get("after"), !after.isEmpty { query.after = after }
         let page = try await store.list(query)
-        var writer = JSONWriter(reservingCapacity: 1024 * max(1, page.data.count))
-        writer.beginObject()
-        writer.field("object", "list")
-        writer.key("data")
-        writer.beginArray()
-        for item in page.data { item.write(to: &writer) }
-        writer.endArray()
-        writer.field("first_id", page.data.first?.id)
-        writer.field("last_id", page.data.last?.id)
-        writer.key("has_more")
-        writer.bool(page.hasMore)
-        writer.endObject()
-        return JSONResponse.make(writer.bytes)
+        return ListResponse.make(page.data, page: (page.hasMore, \.id)) { $0.write(to: &$1) }
     }
 }

@@ -33,11 +33,12 @@ import Testing
         environment["OFFPEAK_UPSTREAM_API_KEY"] = "sk-upstream"
         environment["OFFPEAK_DATABASE"] = databaseURL
         environment["OFFPEAK_ADMIN_KEYS"] = "sk-admin"
-        environment["OFFPEAK_FLUSH_MAX_AGE"] = "0.5"
+        environment["OFFPEAK_FLUSH_MAX_AGE"] = "3"
         let first = try await OffpeakProcess(arguments: ["serve", "--port", "0"], environment: environment, name: "pause-a")
         let second = try await OffpeakProcess(arguments: ["serve", "--port", "0"], environment: environment, name: "pause-b")
 
-        // Queue one request so that the group exists, pause it on the first gateway before it is due.
+        // Queue one request so that the group exists (only groups with requests can be paused), and pause
+        // it on the first gateway well before it is due (3 s).
         _ = try await TestHTTP.post(
             second.url + "/v1/chat/completions", json: chatBody(model: "qwen-max", "hold me"), headers: [("Prefer", "respond-async")])
         let paused = try await TestHTTP.post(first.url + "/admin/v1/queues/pause", json: ["model": "qwen-max"], headers: Self.admin)
@@ -48,13 +49,13 @@ import Testing
                 second.url + "/v1/chat/completions", json: chatBody(model: "qwen-max", "held \(index)"), headers: [("Prefer", "respond-async")])
             ids.append(try #require(answer.json?["id"] as? String))
         }
-        // Due by age after 0.5 s; both gateways' flushers look at least once a second, and each reports
-        // the four it saw and left: wait until the group is 3 s old and both have reported it.
+        // Due by age after 3 s; both gateways' flushers look at least once a second, and each reports
+        // the four it saw and left: wait until the group is 5 s old and both have reported it.
         let depth = #"offpeak_queue_depth{upstream="default",endpoint="/v1/chat/completions",model="qwen-max"} 4"#
         var queues: [[String: Any]] = []
         try await eventually("both flushers to have passed the due group by", within: 30) {
             queues = try await TestHTTP.get(second.url + "/admin/v1/queues", headers: Self.admin).json?["data"] as? [[String: Any]] ?? []
-            guard (queues.first?["oldest_age_seconds"] as? Int ?? 0) >= 3 else { return false }
+            guard (queues.first?["oldest_age_seconds"] as? Int ?? 0) >= 5 else { return false }
             for gateway in [first, second] where !(try await TestHTTP.get(gateway.url + "/metrics").text.contains(depth)) { return false }
             return true
         }

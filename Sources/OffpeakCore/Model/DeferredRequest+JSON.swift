@@ -47,14 +47,7 @@ extension DeferredRequest {
             writer.null()
         }
         writer.key("error")
-        if let error {
-            writer.beginObject()
-            writer.field("code", error.code)
-            writer.field("message", error.message)
-            writer.endObject()
-        } else {
-            writer.null()
-        }
+        DeferredError.write(error, to: &writer)
         writer.key("usage")
         if let usage {
             writer.beginObject()
@@ -86,6 +79,20 @@ extension DeferredRequest {
         writer.field("served_reason", servedReason)
         writer.field("policy", policy)
         more(&writer)
+        writer.endObject()
+    }
+}
+
+extension DeferredError {
+    /// `{"code","message"}`, or null.
+    public static func write(_ error: DeferredError?, to writer: inout JSONWriter) {
+        guard let error else {
+            writer.null()
+            return
+        }
+        writer.beginObject()
+        writer.field("code", error.code)
+        writer.field("message", error.message)
         writer.endObject()
     }
 }

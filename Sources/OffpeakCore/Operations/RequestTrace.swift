@@ -55,14 +55,7 @@ public struct Attempt: Sendable, Equatable {
         writer.field("line", line)
         writer.field("outcome", outcome.rawValue)
         writer.key("reason")
-        if let reason {
-            writer.beginObject()
-            writer.field("code", reason.code)
-            writer.field("message", reason.message)
-            writer.endObject()
-        } else {
-            writer.null()
-        }
+        DeferredError.write(reason, to: &writer)
         writer.field("at", at.map { Int($0) })
         writer.endObject()
     }
