@@ -8,6 +8,7 @@ struct AdminRoutes: Sendable {
     let flusher: (any QueueFlushing)?
     let provider: (any BatchProvider)?
     let usage: UsageReports
+    let results: DeferredResults
     let clock: SystemClock
 
     func register(on group: RouterGroup<GatewayContext>) {
@@ -21,6 +22,29 @@ struct AdminRoutes: Sendable {
         group.post("batches/:id/cancel") { request, context in try await cancel(context.parameters.require("id"), request) }
         group.get("requests/:id") { _, context in try await trace(context.parameters.require("id")) }
         group.get("stats") { request, _ in try await stats(request) }
+        group.get("deliveries") { request, _ in try await deliveries(request) }
+        group.post("requests/:id/redeliver") { _, context in try await redeliver(context.parameters.require("id")) }
+    }
+
+    /// Callbacks, newest first, by the state of their delivery.
+    private func deliveries(_ request: Request) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        let query: DeliveryListQuery
+        do {
+            query = try DeliveryListQuery(parameter: { parameters.get($0) })
+        } catch {
+            throw OpenAIError(.badRequest, error.message, param: error.parameter, code: "invalid_parameter")
+        }
+        let page = try await store.listDeliveries(query)
+        return ListResponse.make(page.data, page: (page.hasMore, \.id)) { $0.write(to: &$1) }
+    }
+
+    /// Sends any client's callback again, as the client itself may (`/v1/deferred/{id}/redeliver`).
+    private func redeliver(_ id: String) async throws -> Response {
+        guard let trace = try await store.trace(requestID: id) else {
+            throw OpenAIError(.notFound, "No deferred request with id '\(id)'.", param: "id", code: "deferred_request_not_found")
+        }
+        return try await results.redeliver(id: id, owner: trace.request.owner)
     }
 
     /// Per model, the deferred requests that ended in the period (`from`, `to` as for usage), and what waits now.

@@ -21,8 +21,12 @@ struct DeferredResults: Sendable {
     }
 
     private func redeliver(_ context: GatewayContext) async throws -> Response {
-        let id = try context.parameters.require("id")
-        switch try await Redelivery.redeliver(id: id, owner: context.owner, now: clock.now(), store: store) {
+        try await redeliver(id: context.parameters.require("id"), owner: context.owner)
+    }
+
+    /// Sends `owner`'s callback for request `id` again (the client's route, and the operator's for any client).
+    func redeliver(id: String, owner: String) async throws -> Response {
+        switch try await Redelivery.redeliver(id: id, owner: owner, now: clock.now(), store: store) {
         case .queued(let request):
             deliveryDoorbell.ring()
             return JSONResponse.make(request.jsonObject(), status: .accepted)

@@ -129,7 +129,8 @@ public enum Gateway {
         reports.register(on: v1)
         let admin = router.group("/admin/v1").add(
             middleware: AdminAuthMiddleware(adminKeys: configuration.adminKeys, clientKeys: configuration.clientKeys, host: configuration.host))
-        AdminRoutes(store: store, flusher: flusher, provider: provider, usage: reports, clock: clock).register(on: admin)
+        AdminRoutes(store: store, flusher: flusher, provider: provider, usage: reports, results: results, clock: clock)
+            .register(on: admin)
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             v1.on("**", method: method) { request, context in try await passthrough.forward(request, context: context) }
         }

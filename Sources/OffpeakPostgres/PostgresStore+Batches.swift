@@ -58,6 +58,18 @@ extension PostgresStore {
         }
     }
 
+    public func listDeliveries(_ query: DeliveryListQuery) async throws -> ListPage {
+        let (filter, arguments) = query.sql { "$\($0)" }
+        var rows: [DeferredRequest] = []
+        for try await row in try await client.query(
+            PostgresQuery(unsafeSQL: "SELECT \(requestColumns) FROM deferred_requests \(filter)", binds: arguments.postgresBindings),
+            logger: logger)
+        {
+            rows.append(try DeferredRequest(row))
+        }
+        return ListPage(data: Array(rows.prefix(query.limit)), hasMore: rows.count > query.limit)
+    }
+
     public func listBatches(_ query: BatchListQuery) async throws -> BatchListPage {
         let statement = BatchListSQL(query) { "$\($0)" }
         var rows: [BatchRecord] = []

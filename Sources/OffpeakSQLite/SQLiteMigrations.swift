@@ -173,6 +173,7 @@ enum SQLiteMigrations {
                     CREATE INDEX request_attempts_by_request ON request_attempts(request_id, seq);
                     CREATE INDEX deferred_ended ON deferred_requests(completed_at) WHERE status IN ('completed', 'failed');
                     CREATE INDEX deferred_in_batches ON deferred_requests(model) WHERE status = 'submitted';
+                    CREATE INDEX deferred_callbacks ON deferred_requests(delivery_status, seq) WHERE callback_url IS NOT NULL;
                     """)
         }
         return migrator

@@ -50,4 +50,15 @@ extension SQLiteStore {
             }
         }
     }
+
+    public func listDeliveries(_ query: DeliveryListQuery) async throws -> ListPage {
+        let (filter, arguments) = query.sql { _ in "?" }
+        let rows = try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT \(requestColumns) FROM deferred_requests \(filter)",
+                arguments: StatementArguments(arguments.map(\.databaseValue))
+            ).map(DeferredRequest.init(sqlite:))
+        }
+        return ListPage(data: Array(rows.prefix(query.limit)), hasMore: rows.count > query.limit)
+    }
 }

@@ -440,6 +440,16 @@ extension MemoryStore {
         }
     }
 
+    public func listDeliveries(_ query: DeliveryListQuery) async throws -> ListPage {
+        state.withLock { state in
+            let below = query.after.map { state.requests[$0]?.seq ?? 0 } ?? Int.max
+            let matching = state.order.reversed().compactMap { state.requests[$0] }.filter { entry in
+                entry.seq < below && entry.record.callbackURL != nil && (query.status.map { $0 == entry.record.delivery.status } ?? true)
+            }
+            return ListPage(data: matching.prefix(query.limit).map(\.record), hasMore: matching.count > query.limit)
+        }
+    }
+
     public func stats(from: Timestamp, to: Timestamp) async throws -> [ModelStats] {
         let requests = state.withLock { $0.requests.values.map(\.record) }
         return ModelStats.of(requests, from: from, to: to)

@@ -9,6 +9,46 @@ public protocol OperatorViews: Sendable {
     func trace(requestID: String) async throws -> RequestTrace?
     /// Per model: the deferred requests that ended in `from ..< to`, and what waits now.
     func stats(from: Timestamp, to: Timestamp) async throws -> [ModelStats]
+    /// Requests with a callback, newest first, by the state of its delivery: any client's.
+    func listDeliveries(_ query: DeliveryListQuery) async throws -> ListPage
+}
+
+/// A page of callbacks (`GET /admin/v1/deliveries?status=&limit=&after=`).
+public struct DeliveryListQuery: Sendable, Equatable {
+    public var status: DeliveryStatus?
+    public var limit: Int
+    public var after: String?
+
+    public init(status: DeliveryStatus? = nil, limit: Int = 20, after: String? = nil) {
+        self.status = status
+        self.limit = limit
+        self.after = after
+    }
+
+    /// From query parameters; a bad one is refused by name.
+    public init(parameter: (String) -> String?) throws(UsageQuery.Invalid) {
+        var status: DeliveryStatus?
+        if let text = parameter("status"), !text.isEmpty {
+            guard let known = DeliveryStatus(rawValue: text), known != .none else {
+                throw UsageQuery.Invalid(parameter: "status", message: "Unknown delivery status '\(text)'; use pending, delivered or failed.")
+            }
+            status = known
+        }
+        self.init(status: status, limit: try BatchListQuery.limit(parameter), after: parameter("after").flatMap { $0.isEmpty ? nil : $0 })
+    }
+
+    /// The statement, the same in both SQL stores (newest first, one more than the limit).
+    public func sql(placeholder: (Int) -> String) -> (sql: String, arguments: [StoredValue]) {
+        var arguments: [StoredValue] = []
+        func bind(_ value: StoredValue) -> String {
+            arguments.append(value)
+            return placeholder(arguments.count)
+        }
+        var conditions = ["callback_url IS NOT NULL"]
+        if let status { conditions.append("delivery_status = \(bind(.text(status.rawValue)))") }
+        if let after { conditions.append("seq < COALESCE((SELECT seq FROM deferred_requests WHERE id = \(bind(.text(after)))), 0)") }
+        return ("WHERE \(conditions.joined(separator: " AND ")) ORDER BY seq DESC LIMIT \(bind(.integer(limit + 1)))", arguments)
+    }
 }
 
 /// A page of batches: by `status` (the batch object's), `model`, and `q` (the Offpeak id, the
@@ -39,16 +79,18 @@ public struct BatchListQuery: Sendable, Equatable {
             throw UsageQuery.Invalid(
                 parameter: "status", message: "Unknown status '\(status)'; use one of \(Self.statuses.sorted().joined(separator: ", ")).")
         }
-        var limit = 20
-        if let text = parameter("limit") {
-            guard let value = Int(text), (1...100).contains(value) else {
-                throw UsageQuery.Invalid(parameter: "limit", message: "'limit' must be an integer from 1 to 100; got '\(text)'.")
-            }
-            limit = value
-        }
         self.init(
             status: status, model: parameter("model").flatMap { $0.isEmpty ? nil : $0 }, q: parameter("q").flatMap { $0.isEmpty ? nil : $0 },
-            limit: limit, after: parameter("after").flatMap { $0.isEmpty ? nil : $0 })
+            limit: try Self.limit(parameter), after: parameter("after").flatMap { $0.isEmpty ? nil : $0 })
+    }
+
+    /// `limit`: 1 to 100, 20 when absent.
+    static func limit(_ parameter: (String) -> String?) throws(UsageQuery.Invalid) -> Int {
+        guard let text = parameter("limit") else { return 20 }
+        guard let value = Int(text), (1...100).contains(value) else {
+            throw UsageQuery.Invalid(parameter: "limit", message: "'limit' must be an integer from 1 to 100; got '\(text)'.")
+        }
+        return value
     }
 
     /// Whether `batch` is one this query asks for (ignoring `after` and `limit`): the in-memory

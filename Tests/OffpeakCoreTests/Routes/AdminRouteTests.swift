@@ -164,4 +164,34 @@ extension AdminRouteTests {
             #expect(missing.status == .notFound && R.errorCode(missing) == "deferred_request_not_found")
         }
     }
+
+    @Test func callbacksAreListedAndAnyClientsRedelivered() async throws {
+        let store = MemoryStore()
+        let owner = GatewayContext.owner(ofKey: "sk-client")
+        _ = try await store.accept(
+            NewDeferredRequest(
+                record: DeferredRequest(
+                    id: "dfr_cb", owner: owner, endpoint: "/v1/chat/completions", model: "qwen-plus", createdAt: 1,
+                    callbackURL: "https://example.com/hook", bodyDigest: "d", bodyBytes: 2, delivery: DeliveryState(status: .pending)),
+                body: Array("{}".utf8)))
+        let configuration = try R.configuration(clientKeys: ["sk-client"], adminKeys: ["sk-admin"])
+        try await R.application(store: store, configuration: configuration).test(.router) { client in
+            let listed = try #require(R.json(try await Self.get(client, "/admin/v1/deliveries?status=pending", key: "sk-admin")))
+            #expect((listed["data"] as? [[String: Any]])?.map { $0["id"] as? String } == ["dfr_cb"])
+            let bad = try await Self.get(client, "/admin/v1/deliveries?status=lost", key: "sk-admin")
+            #expect(bad.status == .badRequest && (R.json(bad)?["error"] as? [String: Any])?["param"] as? String == "status")
+            let early = try await Self.post(client, "/admin/v1/requests/dfr_cb/redeliver", "")
+            #expect(early.status == .conflict && R.errorCode(early) == "not_finished", "another client's request, found and judged")
+            let group = GroupKey(endpoint: "/v1/chat/completions", model: "qwen-plus")
+            _ = try await store.claimBatch(id: "bat_1", group: group, policy: FlushPolicy(), now: 2, lease: Lease(holder: "t", until: .infinity))
+            let member = try #require(try await store.pendingMembers(batchID: "bat_1")["dfr_cb"])
+            let answer = StoredResponse(statusCode: 200, requestID: nil, body: Array("{}".utf8))
+            _ = try await store.settle(batchID: "bat_1", [("dfr_cb", Settlement(.complete(answer, nil), member: member))], now: 3)
+            try await store.recordDelivery(id: "dfr_cb", status: .failed, statusCode: 500, error: "down", next: nil)
+            let again = try await Self.post(client, "/admin/v1/requests/dfr_cb/redeliver", "")
+            #expect(again.status == .accepted && (R.json(again)?["delivery"] as? [String: Any])?["status"] as? String == "pending")
+            let missing = try await Self.post(client, "/admin/v1/requests/dfr_none/redeliver", "")
+            #expect(missing.status == .notFound)
+        }
+    }
 }

@@ -114,4 +114,30 @@ import Testing
             #expect(try await store.stats(from: 4000, to: 6000).first { $0.model == "qwen-plus" }?.requests == 1)
         }
     }
+
+    @Test(arguments: StoreKind.available)
+    func callbacksAreListedNewestFirstByDeliveryState(kind: StoreKind) async throws {
+        try await StoreHarness.with(kind) { stores in
+            let store = stores[0]
+            for index in 0..<4 {
+                _ = try await store.accept(StoreConformanceTests.new("dfr_\(index)", owner: index % 2 == 0 ? "o" : "p", callback: "https://example.com/\(index)"))
+            }
+            _ = try await store.accept(StoreConformanceTests.new("dfr_quiet"))
+            _ = try await store.claimBatch(
+                id: "bat_1", group: StoreConformanceTests.group, policy: FlushPolicy(maxRequests: 1), now: 2, lease: StoreConformanceTests.lease)
+            let member = try #require(try await store.pendingMembers(batchID: "bat_1")["dfr_0"])
+            let answer = StoredResponse(statusCode: 200, requestID: nil, body: Array("{}".utf8))
+            _ = try await store.settle(batchID: "bat_1", [("dfr_0", Settlement(.complete(answer, nil), member: member))], now: 3)
+            let jobs = try await store.claimDeliveries(now: 3, limit: 10, lease: 30)
+            #expect(jobs.count == 1)
+            try await store.recordDelivery(id: "dfr_0", status: .failed, statusCode: 500, error: "down", next: nil)
+
+            let all = try await store.listDeliveries(DeliveryListQuery())
+            #expect(all.data.map(\.id) == ["dfr_3", "dfr_2", "dfr_1", "dfr_0"] && !all.hasMore, "any client's, with a callback")
+            #expect(try await store.listDeliveries(DeliveryListQuery(status: .failed)).data.map(\.id) == ["dfr_0"])
+            #expect(try await store.listDeliveries(DeliveryListQuery(status: .pending)).data.map(\.id) == ["dfr_3", "dfr_2", "dfr_1"])
+            let page = try await store.listDeliveries(DeliveryListQuery(limit: 2, after: "dfr_3"))
+            #expect(page.data.map(\.id) == ["dfr_2", "dfr_1"] && page.hasMore)
+        }
+    }
 }
