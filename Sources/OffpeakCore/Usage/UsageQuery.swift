@@ -9,6 +9,8 @@ public enum UsageDimension: String, Sendable, CaseIterable {
 /// at any second adds up to the whole), grouped by `groupBy`, for one client key or for all.
 public struct UsageQuery: Sendable, Equatable {
     public static let defaultPeriod: Int64 = 30 * 86_400
+    /// The last second of the year 9999: later times are refused, never computed with.
+    public static let latest: Int64 = 253_402_300_799
 
     public var from: Int64
     public var to: Int64
@@ -55,8 +57,9 @@ public struct UsageQuery: Sendable, Equatable {
     public static func period(parameter: (String) -> String?, now: Int64) throws(Invalid) -> (from: Int64, to: Int64) {
         func seconds(_ name: String) throws(Invalid) -> Int64? {
             guard let text = parameter(name) else { return nil }
-            guard let value = Int64(text), value >= 0 else {
-                throw Invalid(parameter: name, message: "'\(name)' must be a unix time in seconds (a non-negative integer); got '\(text)'.")
+            guard let value = Int64(text), (0...latest).contains(value) else {
+                throw Invalid(
+                    parameter: name, message: "'\(name)' must be a unix time in seconds, from 0 to \(latest); got '\(text)'.")
             }
             return value
         }

@@ -69,6 +69,7 @@ import Testing
 
     @Test(arguments: [
         ("?from=yesterday", "from"), ("?to=1.5", "to"), ("?from=-3", "from"), ("?from=200&to=100", "from"),
+        ("?from=9223372036854775807", "from"), ("?to=99999999999999", "to"),
         ("?group_by=model,colour", "group_by"), ("?group_by=model,", "group_by"), ("?group_by=key", "group_by"),
         ("?key=key_0123456789ab", "key"),
     ])
