@@ -60,3 +60,14 @@ enum JSONResponse {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }
+
+extension OpenAIError {
+    /// Reads query parameters with `parse`; a bad one is a 400 naming it.
+    static func parameters<T>(_ parse: () throws(UsageQuery.Invalid) -> T) throws -> T {
+        do {
+            return try parse()
+        } catch {
+            throw OpenAIError(.badRequest, error.message, param: error.parameter, code: "invalid_parameter")
+        }
+    }
+}

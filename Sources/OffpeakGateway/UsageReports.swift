@@ -16,12 +16,9 @@ struct UsageReports: Sendable {
     /// The report for `owner` (nil: every key); bad parameters are a 400 naming the parameter.
     func report(_ request: Request, owner: String?, allowsKey: Bool) async throws -> Response {
         let parameters = request.uri.queryParameters
-        let query: UsageQuery
-        do {
-            query = try UsageQuery(
-                parameter: { parameters.get($0) }, owner: owner, now: Int64(clock.now().rounded(.down)), allowsKey: allowsKey)
-        } catch {
-            throw OpenAIError(.badRequest, error.message, param: error.parameter, code: "invalid_parameter")
+        let now = Int64(clock.now().rounded(.down))
+        let query = try OpenAIError.parameters { () throws(UsageQuery.Invalid) in
+            try UsageQuery(parameter: { parameters.get($0) }, owner: owner, now: now, allowsKey: allowsKey)
         }
         let tallies = try await store.usageTallies(query)
         return JSONResponse.make(UsageReport(query: query, currency: currency, tallies: tallies).jsonObject())
