@@ -66,7 +66,7 @@ extension AdminRoutes {
 
     func batches(_ request: Request) async throws -> Response {
         let parameters = request.uri.queryParameters
-        let query = try OpenAIError.parameters { () throws(UsageQuery.Invalid) in
+        let query = try OpenAIError.parameters { () throws(InvalidParameter) in
             try BatchListQuery(parameter: { parameters.get($0) })
         }
         let page = try await store.listBatches(query)

@@ -7,7 +7,7 @@ extension AdminRoutes {
     /// Callbacks, newest first, by the state of their delivery.
     func deliveries(_ request: Request) async throws -> Response {
         let parameters = request.uri.queryParameters
-        let query = try OpenAIError.parameters { () throws(UsageQuery.Invalid) in
+        let query = try OpenAIError.parameters { () throws(InvalidParameter) in
             try DeliveryListQuery(parameter: { parameters.get($0) })
         }
         let page = try await store.listDeliveries(query)
@@ -26,7 +26,7 @@ extension AdminRoutes {
     func stats(_ request: Request) async throws -> Response {
         let parameters = request.uri.queryParameters
         let now = Int64(clock.now().rounded(.down))
-        let period = try OpenAIError.parameters { () throws(UsageQuery.Invalid) in
+        let period = try OpenAIError.parameters { () throws(InvalidParameter) in
             try UsageQuery.period(parameter: { parameters.get($0) }, now: now)
         }
         let stats = try await store.stats(from: Timestamp(period.from), to: Timestamp(period.to))

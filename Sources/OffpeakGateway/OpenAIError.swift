@@ -63,7 +63,7 @@ enum JSONResponse {
 
 extension OpenAIError {
     /// Reads query parameters with `parse`; a bad one is a 400 naming it.
-    static func parameters<T>(_ parse: () throws(UsageQuery.Invalid) -> T) throws -> T {
+    static func parameters<T>(_ parse: () throws(InvalidParameter) -> T) throws -> T {
         do {
             return try parse()
         } catch {

@@ -17,7 +17,7 @@ struct UsageReports: Sendable {
     func report(_ request: Request, owner: String?, allowsKey: Bool) async throws -> Response {
         let parameters = request.uri.queryParameters
         let now = Int64(clock.now().rounded(.down))
-        let query = try OpenAIError.parameters { () throws(UsageQuery.Invalid) in
+        let query = try OpenAIError.parameters { () throws(InvalidParameter) in
             try UsageQuery(parameter: { parameters.get($0) }, owner: owner, now: now, allowsKey: allowsKey)
         }
         let tallies = try await store.usageTallies(query)

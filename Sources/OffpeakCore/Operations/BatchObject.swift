@@ -5,11 +5,14 @@ extension BatchRecord {
         "offpeak \(model) \(requestCount) request\(requestCount == 1 ? "" : "s")"
     }
 
+    /// The metadata key that names our batch in the upstream batch, for recovery after a crash.
+    public static let metadataKey = "offpeak_batch_id"
+
     /// The metadata every batch is created upstream with: our id (to find it again after a
     /// crash), and DashScope's `ds_name` / `ds_description`, which its console lists tasks by.
     public var upstreamMetadata: [String: String] {
         [
-            Flusher<SystemClock>.metadataKey: id, "ds_name": String(name.prefix(100)),
+            Self.metadataKey: id, "ds_name": String(name.prefix(100)),
             "ds_description": "Offpeak batch \(id) (\(endpoint))",
         ]
     }

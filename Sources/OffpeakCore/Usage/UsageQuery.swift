@@ -25,18 +25,12 @@ public struct UsageQuery: Sendable, Equatable {
         self.owner = owner
     }
 
-    /// A parameter the report cannot be asked with; `parameter` names it.
-    public struct Invalid: Error, Sendable, Equatable {
-        public let parameter: String
-        public let message: String
-    }
-
     /// From the query parameters `from`, `to` and `group_by` (`to` defaults to the end of the
     /// current second, so that what ended just now is counted; `from` to 30 days before `to`).
     /// `key` is a dimension and a parameter only where `allowsKey`.
-    public init(parameter: (String) -> String?, owner: String?, now: Int64, allowsKey: Bool) throws(Invalid) {
+    public init(parameter: (String) -> String?, owner: String?, now: Int64, allowsKey: Bool) throws(InvalidParameter) {
         if !allowsKey, parameter("key") != nil {
-            throw Invalid(parameter: "key", message: "'key' is not a parameter of the client API: a client key sees only its own usage.")
+            throw InvalidParameter(parameter: "key", message: "'key' is not a parameter of the client API: a client key sees only its own usage.")
         }
         let (from, to) = try Self.period(parameter: parameter, now: now)
         var groupBy: [UsageDimension] = []
@@ -45,7 +39,7 @@ public struct UsageQuery: Sendable, Equatable {
             let name = field.trimmingCharacters(in: .whitespaces)
             guard let dimension = UsageDimension(rawValue: name), dimension != .key || allowsKey else {
                 let known = UsageDimension.allCases.filter { $0 != .key || allowsKey }.map(\.rawValue).joined(separator: ", ")
-                throw Invalid(parameter: "group_by", message: "Unknown group_by field '\(name)'; use a comma list of \(known).")
+                throw InvalidParameter(parameter: "group_by", message: "Unknown group_by field '\(name)'; use a comma list of \(known).")
             }
             if !groupBy.contains(dimension) { groupBy.append(dimension) }
         }
@@ -54,11 +48,11 @@ public struct UsageQuery: Sendable, Equatable {
 
     /// `from` and `to` (unix seconds, `from ..< to`): `to` defaults to the end of the current second,
     /// `from` to 30 days before `to`.
-    public static func period(parameter: (String) -> String?, now: Int64) throws(Invalid) -> (from: Int64, to: Int64) {
-        func seconds(_ name: String) throws(Invalid) -> Int64? {
+    public static func period(parameter: (String) -> String?, now: Int64) throws(InvalidParameter) -> (from: Int64, to: Int64) {
+        func seconds(_ name: String) throws(InvalidParameter) -> Int64? {
             guard let text = parameter(name) else { return nil }
             guard let value = Int64(text), (0...latest).contains(value) else {
-                throw Invalid(
+                throw InvalidParameter(
                     parameter: name, message: "'\(name)' must be a unix time in seconds, from 0 to \(latest); got '\(text)'.")
             }
             return value
@@ -66,7 +60,7 @@ public struct UsageQuery: Sendable, Equatable {
         let to = try seconds("to") ?? now + 1
         let from = try seconds("from") ?? max(0, to - defaultPeriod)
         guard from <= to else {
-            throw Invalid(parameter: "from", message: "'from' (\(from)) must not be after 'to' (\(to)).")
+            throw InvalidParameter(parameter: "from", message: "'from' (\(from)) must not be after 'to' (\(to)).")
         }
         return (from, to)
     }
@@ -101,4 +95,11 @@ public struct UsageSegments: Sendable, Equatable {
     public var days: Range<Int64>?
     public var hours: [Range<Int64>]
     public var seconds: [Range<Int64>]
+}
+
+/// A query parameter an operation cannot be asked with (the usage report, the operator's lists);
+/// `parameter` names it.
+public struct InvalidParameter: Error, Sendable, Equatable {
+    public let parameter: String
+    public let message: String
 }

@@ -36,8 +36,6 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
     /// is tried again.
     static var resumeInterval: Double { 10 }
 
-    /// The metadata key that names our batch in the upstream batch, for recovery after a crash.
-    public static var metadataKey: String { "offpeak_batch_id" }
 
     private let store: any BatchQueue
     private let provider: any BatchProvider
@@ -132,20 +130,7 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
             var first = true
             while first || configuration.policy.trigger(for: backlog, now: now) != nil {
                 first = false
-                guard let batch = try await store.claimBatch(
-                    id: Identifier.batch(), group: backlog.key, policy: configuration.policy, now: now, lease: leases.fresh())
-                else { break }
-                logger.info(
-                    "flushing group",
-                    metadata: [
-                        "batch": "\(batch.id)", "model": "\(batch.model)", "requests": "\(batch.requestCount)",
-                        "bytes": "\(batch.fileBytes)", "trigger": "\(trigger.rawValue)",
-                    ])
-                guard await submit(batch, recovering: false) else {
-                    holdBack(backlog.key, now: now)
-                    break
-                }
-                heldBack.withLock { _ = $0.removeValue(forKey: backlog.key) }
+                guard case .sent(let batch) = try await flushFile(of: backlog.key, trigger: trigger.rawValue, now: now) else { break }
                 backlog.count -= batch.requestCount
                 backlog.lineBytes -= batch.fileBytes
             }
@@ -160,23 +145,38 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
         let paused = try await store.pausedGroups()
         var started: [BatchRecord] = []
         for key in groups where !paused.contains(key) {
-            while let batch = try await store.claimBatch(
-                id: Identifier.batch(), group: key, policy: configuration.policy, now: clock.now(), lease: leases.fresh())
-            {
-                logger.info(
-                    "flushing group",
-                    metadata: [
-                        "batch": "\(batch.id)", "model": "\(batch.model)", "requests": "\(batch.requestCount)",
-                        "bytes": "\(batch.fileBytes)", "trigger": "operator",
-                    ])
-                guard await submit(batch, recovering: false) else {
-                    holdBack(key, now: clock.now())
-                    break
-                }
+            while case .sent(let batch) = try await flushFile(of: key, trigger: "operator", now: clock.now()) {
                 started.append(batch)
             }
         }
         return started
+    }
+
+    private enum FileFlush {
+        /// Nothing was queued.
+        case empty
+        case sent(BatchRecord)
+        /// The upload failed: the requests are queued again and the group held back.
+        case heldBack
+    }
+
+    /// Claims one file of the group's queue (within the policy's limits) and submits it.
+    private func flushFile(of key: GroupKey, trigger: String, now: Timestamp) async throws -> FileFlush {
+        guard let batch = try await store.claimBatch(
+            id: Identifier.batch(), group: key, policy: configuration.policy, now: now, lease: leases.fresh())
+        else { return .empty }
+        logger.info(
+            "flushing group",
+            metadata: [
+                "batch": "\(batch.id)", "model": "\(batch.model)", "requests": "\(batch.requestCount)",
+                "bytes": "\(batch.fileBytes)", "trigger": "\(trigger)",
+            ])
+        guard await submit(batch, recovering: false) else {
+            holdBack(key, now: now)
+            return .heldBack
+        }
+        heldBack.withLock { _ = $0.removeValue(forKey: key) }
+        return .sent(batch)
     }
 
     /// After a failed upload the group waits (exponential backoff on the retry policy's bounds)
@@ -267,7 +267,7 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
         let recent = try await configuration.retry.run(clock: clock) { () async throws(ProviderError) in
             try await provider.recentBatches(limit: 100)
         }
-        return recent.first { $0.metadata[Self.metadataKey] == batch.id }
+        return recent.first { $0.metadata[BatchRecord.metadataKey] == batch.id }
     }
 
     private func upload(_ batch: BatchRecord) async throws -> String {
