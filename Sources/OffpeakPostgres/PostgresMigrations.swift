@@ -155,6 +155,12 @@ enum PostgresMigrations {
                 "CREATE INDEX deferred_in_batches ON deferred_requests (model) WHERE status = 'submitted'",
                 "CREATE INDEX deferred_callbacks ON deferred_requests (delivery_status, seq) WHERE callback_url IS NOT NULL",
             ]),
+        Migration(
+            version: 8, name: "values with an expiry",
+            statements: [
+                "CREATE TABLE key_values (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at DOUBLE PRECISION)",
+                "CREATE INDEX key_values_by_expiry ON key_values (expires_at) WHERE expires_at IS NOT NULL",
+            ]),
     ]
 
     /// Brings the schema up to date; returns the versions it applied.

@@ -176,6 +176,14 @@ enum SQLiteMigrations {
                     CREATE INDEX deferred_callbacks ON deferred_requests(delivery_status, seq) WHERE callback_url IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("v12: values with an expiry") { db in
+            // The console's sessions, readable by every process on the file.
+            try db.execute(
+                sql: """
+                    CREATE TABLE key_values (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL) WITHOUT ROWID;
+                    CREATE INDEX key_values_by_expiry ON key_values(expires_at) WHERE expires_at IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 }

@@ -13,9 +13,10 @@ import ServiceLifecycle
 /// - `QueueControl`: groups paused and resumed by the operator.
 /// - `OperatorViews`: batches and requests as the operator lists and looks them up.
 /// - `SettingsStore`: values kept once (the webhook secret).
+/// - `KeyValueStore`: values with an expiry (the console's sessions).
 /// - `StoreLifecycle`: schema, readiness, and what must run while the store is in use.
 public typealias DeferredStore = RequestStore & BatchQueue & LiveBatches & DeliveryQueue & UsageLedger & QueueControl
-    & OperatorViews & SettingsStore & StoreLifecycle
+    & OperatorViews & SettingsStore & KeyValueStore & StoreLifecycle
 
 /// A store's life inside the application: migrated before the server starts, its connections and
 /// upkeep run as services of the same service group.

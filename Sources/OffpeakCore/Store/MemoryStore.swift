@@ -30,6 +30,7 @@ public final class MemoryStore: DeferredStore {
         var attempts: [String: [Attempt]] = [:]
         var batches: [String: BatchEntry] = [:]
         var settings: [String: String] = [:]
+        var values: [String: ExpiringValue] = [:]
     }
 
     let state = Mutex(State())
@@ -422,6 +423,28 @@ public final class MemoryStore: DeferredStore {
             state.settings[key] = value
             return value
         }
+    }
+}
+
+// MARK: KeyValueStore
+
+extension MemoryStore {
+    public func putValue(_ value: String, forKey key: String, expiresAt: Timestamp?, onlyIfAbsent: Bool, now: Timestamp) async throws -> Bool {
+        state.withLock { state in
+            state.values = state.values.filter { $0.value.expiresAt.map { $0 > now } ?? true }
+            let existing = state.values[key]
+            if onlyIfAbsent, existing != nil { return false }
+            state.values[key] = ExpiringValue(value: value, expiresAt: expiresAt ?? existing?.expiresAt)
+            return true
+        }
+    }
+
+    public func value(forKey key: String, now: Timestamp) async throws -> ExpiringValue? {
+        state.withLock { state in state.values[key].flatMap { $0.expiresAt.map { $0 > now } ?? true ? $0 : nil } }
+    }
+
+    public func removeValue(forKey key: String) async throws {
+        state.withLock { _ = $0.values.removeValue(forKey: key) }
     }
 }
 
