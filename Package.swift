@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // Domain: records, JSONL, flush policy, outcome rules, the store and provider protocols, workers.
@@ -79,13 +81,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The HTTP front: deferral, passthrough, results API, health.
+        // The HTTP front: deferral, passthrough, results API, the operator API and console, health.
         .target(
             name: "OffpeakGateway",
             dependencies: [
                 "OffpeakCore",
                 "OffpeakProvider",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -97,6 +101,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ],
+            // The console's templates and assets are compiled in: one binary serves everything.
+            resources: [.embedInCode("Console/Templates"), .embedInCode("Console/Assets")],
             swiftSettings: swiftSettings
         ),
         // The simulated provider: a real OpenAI-compatible HTTP server with injectable faults.

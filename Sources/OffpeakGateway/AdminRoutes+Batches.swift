@@ -8,7 +8,14 @@ extension AdminRoutes {
     /// ends; the others go back to the queue (attempt given back), or with `{"requeue": false}`
     /// are cancelled.
     func cancel(_ id: String, _ request: Request) async throws -> Response {
-        let requeue = try await Self.requeue(request)
+        let batch = try await cancel(id, requeue: try await Self.requeue(request))
+        var writer = JSONWriter(reservingCapacity: 512)
+        batch.write(to: &writer)
+        return JSONResponse.make(writer.bytes)
+    }
+
+    /// Cancels batch `id` upstream; returns it as the provider answered.
+    func cancel(_ id: String, requeue: Bool) async throws -> BatchRecord {
         guard var batch = try await store.batch(id: id) else {
             throw OpenAIError(.notFound, "No batch with id '\(id)'.", param: "id", code: "batch_not_found")
         }
@@ -32,9 +39,7 @@ extension AdminRoutes {
             }
             throw OpenAIError(.badGateway, "The provider could not be reached to cancel batch \(id).", type: "upstream_error", code: "upstream_unreachable")
         }
-        var writer = JSONWriter(reservingCapacity: 512)
-        batch.write(to: &writer)
-        return JSONResponse.make(writer.bytes)
+        return batch
     }
 
     static func notCancellable(_ batch: BatchRecord) -> OpenAIError {

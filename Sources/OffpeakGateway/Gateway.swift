@@ -129,8 +129,13 @@ public enum Gateway {
         reports.register(on: v1)
         let admin = router.group("/admin/v1").add(
             middleware: AdminAuthMiddleware(adminKeys: configuration.adminKeys, clientKeys: configuration.clientKeys, host: configuration.host))
-        AdminRoutes(store: store, flusher: flusher, provider: provider, usage: reports, results: results, clock: clock)
-            .register(on: admin)
+        let operations = AdminRoutes(store: store, flusher: flusher, provider: provider, usage: reports, results: results, clock: clock)
+        operations.register(on: admin)
+        ConsoleRoutes(
+            operations: operations, store: store,
+            access: ConsoleAccess(adminKeys: configuration.adminKeys, clientKeys: configuration.clientKeys, host: configuration.host),
+            currency: configuration.prices.currency, secureCookie: configuration.consoleSecureCookie
+        ).register(on: router)
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             v1.on("**", method: method) { request, context in try await passthrough.forward(request, context: context) }
         }

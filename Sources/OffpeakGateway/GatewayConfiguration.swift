@@ -20,6 +20,8 @@ public struct GatewayConfiguration: Sendable {
     public var webhookSecret: String?
     public var webhookRetryDelays: [Double] = [5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200]
     public var allowPrivateCallbacks = false
+    /// Marks the console's session cookie `Secure` (set it when the console is reached over HTTPS).
+    public var consoleSecureCookie = false
     /// Seconds one callback attempt may take.
     public var webhookTimeout = 15.0
     /// The longest `Prefer: wait=N` honoured, in seconds.
@@ -64,6 +66,7 @@ public struct GatewayConfiguration: Sendable {
             }
         }
         allowPrivateCallbacks = reader.bool(forKey: "allow.private.callbacks", default: false)
+        consoleSecureCookie = reader.bool(forKey: "console.secure.cookie", default: false)
         webhookTimeout = try Self.seconds(reader.string(forKey: "webhook.timeout", default: "15"), "webhook timeout")
         lease = try Self.seconds(reader.string(forKey: "lease", default: "30"), "lease")
         configPath = reader.string(forKey: "config")

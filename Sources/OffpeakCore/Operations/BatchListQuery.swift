@@ -8,13 +8,18 @@ public struct BatchListQuery: Sendable, Equatable {
     ]
 
     public var status: String?
+    /// Only batches not yet ended (preparing or live): the console's overview.
+    public var open: Bool
     public var model: String?
     public var q: String?
     public var limit: Int
     public var after: String?
 
-    public init(status: String? = nil, model: String? = nil, q: String? = nil, limit: Int = 20, after: String? = nil) {
+    public init(
+        status: String? = nil, open: Bool = false, model: String? = nil, q: String? = nil, limit: Int = 20, after: String? = nil
+    ) {
         self.status = status
+        self.open = open
         self.model = model
         self.q = q
         self.limit = limit
@@ -46,6 +51,7 @@ public struct BatchListQuery: Sendable, Equatable {
     /// twin of `BatchListSQL`.
     public func matches(_ batch: BatchRecord) -> Bool {
         guard status.map({ $0 == batch.status }) ?? true, model.map({ $0 == batch.model }) ?? true else { return false }
+        guard !open || batch.state == .preparing || batch.state == .live else { return false }
         guard let q else { return true }
         return batch.id == q || batch.upstreamID == q || batch.name.lowercased().contains(q.lowercased())
     }
@@ -75,6 +81,7 @@ public struct BatchListSQL: Sendable {
         }
         var conditions: [String] = []
         if let status = query.status { conditions.append("\(BatchColumns.status) = \(bind(.text(status)))") }
+        if query.open { conditions.append("state IN ('preparing', 'live')") }
         if let model = query.model { conditions.append("model = \(bind(.text(model)))") }
         if let q = query.q {
             let pattern = "%" + q.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")

@@ -79,6 +79,7 @@ import Testing
             let ended = try #require(try await store.batch(id: "bat_1"))
             #expect(ended.status == "completed" && ended.endedAt == 2050 && ended.outputFileID == "file-out")
             #expect(ended.counts == BatchCounts(total: 2, completed: 1, failed: 0), "once ended: what was settled here")
+            #expect(try await ids(BatchListQuery(open: true)) == ["bat_3", "bat_2"], "open: preparing or live, not ended")
         }
     }
 
