@@ -12,6 +12,9 @@ struct ConsoleContext: ChildRequestContext, SessionRequestContext, AuthRequestCo
 
     init(context: GatewayContext) throws {
         coreContext = .init(source: context)
+        // The router matched the path on the gateway's context: its parameters come along.
+        coreContext.parameters = context.parameters
+        coreContext.endpointPath = context.coreContext.endpointPath
     }
 
     /// Forms are small; a bigger body is refused before it is read.

@@ -3,7 +3,8 @@ import Foundation
 /// The virtualenv the Python clients run in, made on first use under `.build/test-venv`.
 actor PythonEnvironment {
     static let shared = PythonEnvironment()
-    static let packages = ["openai", "standardwebhooks"]
+    /// Keep in step with `.ci/run`, which makes the same virtualenv first.
+    static let packages = ["openai", "standardwebhooks", "selenium"]
 
     static var packageRoot: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -18,10 +19,13 @@ actor PythonEnvironment {
         let venv = Self.packageRoot.appendingPathComponent(".build/test-venv")
         let python = venv.appendingPathComponent("bin/python")
         let marker = venv.appendingPathComponent(".offpeak-ready")
-        if !FileManager.default.fileExists(atPath: marker.path) {
+        // The marker names the packages installed, so that a package added later is installed too.
+        let wanted = Self.packages.joined(separator: " ")
+        let installed = (try? String(contentsOf: marker, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if installed != wanted {
             try Self.run("/usr/bin/env", ["python3", "-m", "venv", venv.path])
             try Self.run(python.path, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check"] + Self.packages)
-            _ = FileManager.default.createFile(atPath: marker.path, contents: Data())
+            _ = FileManager.default.createFile(atPath: marker.path, contents: Data((wanted + "\n").utf8))
         }
         ready = python
         return python
