@@ -48,6 +48,7 @@ import Testing
         #expect(cookie?["httpOnly"] as? Bool == true && cookie?["sameSite"] as? String == "Strict" && cookie?["path"] as? String == "/console")
         let progress = seen["progress"] as? [Int] ?? []
         #expect(progress.count >= 2 && progress.last! > progress.first!, "progress advanced in place: \(progress)")
+        #expect((seen["layout_shift"] as? Double ?? 1) < 0.01, "refreshing moved nothing (cumulative layout shift)")
         #expect(seen["savings_cards"] as? Int == 2)
         #expect(seen["first_tab_stop"] as? String == "Skip to content")
         #expect(seen["search_rows"] as? [String] == ["row-\(watched)"])

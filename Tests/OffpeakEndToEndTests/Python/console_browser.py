@@ -70,6 +70,12 @@ try:
     # The overview: the watched batch's progress advances in place (the page is never reloaded).
     driver.get(base + "/console")
     driver.execute_script("window.offpeakSamePage = true")
+    # Layout shifts from here on (the page has loaded): the refreshes must not move anything.
+    driver.execute_script("""
+        window.offpeakShift = 0;
+        new PerformanceObserver(list => {
+            for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.offpeakShift += entry.value;
+        }).observe({type: "layout-shift"});""")
     row = f"#live #row-{watched} progress"
     values = [int(wait("the watched batch on the overview", lambda: driver.find_element(By.CSS_SELECTOR, row).get_attribute("value")))]
     shot("overview")
@@ -84,6 +90,7 @@ try:
     assert driver.execute_script("return window.offpeakSamePage === true"), "the page was reloaded"
     assert "Updated" in text("#refreshed")
     seen["progress"] = values
+    seen["layout_shift"] = driver.execute_script("return window.offpeakShift")
     seen["savings_cards"] = len(driver.find_elements(By.CSS_SELECTOR, "#savings .card"))
 
     # The first tab stop is the skip link.
