@@ -127,13 +127,13 @@ public enum Gateway {
         results.register(on: v1)
         let reports = UsageReports(store: store, currency: configuration.prices.currency, clock: clock)
         reports.register(on: v1)
-        let admin = router.group("/admin/v1").add(
-            middleware: AdminAuthMiddleware(adminKeys: configuration.adminKeys, clientKeys: configuration.clientKeys, host: configuration.host))
+        let access = OperatorAccess(adminKeys: configuration.adminKeys, clientKeys: configuration.clientKeys, host: configuration.host)
+        let admin = router.group("/admin/v1").add(middleware: AdminAuthMiddleware(access: access))
         let operations = AdminRoutes(store: store, flusher: flusher, provider: provider, usage: reports, results: results, clock: clock)
         operations.register(on: admin)
         ConsoleRoutes(
             operations: operations, store: store,
-            access: ConsoleAccess(adminKeys: configuration.adminKeys, clientKeys: configuration.clientKeys, host: configuration.host),
+            access: access,
             currency: configuration.prices.currency, secureCookie: configuration.consoleSecureCookie
         ).register(on: router)
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {

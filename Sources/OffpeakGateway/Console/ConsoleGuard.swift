@@ -4,25 +4,10 @@ import Hummingbird
 import HummingbirdAuth
 import OffpeakCore
 
-/// Who may use the console (contract section 10): an operator signed in with a key of
-/// `OFFPEAK_ADMIN_KEYS`; with none configured, anyone who reaches a gateway listening on loopback,
-/// and no one otherwise.
-struct ConsoleAccess: Sendable {
-    let adminHashes: Set<String>
-    let clientHashes: Set<String>
-    let loopback: Bool
-
-    init(adminKeys: [String], clientKeys: [String], host: String) {
-        adminHashes = Set(adminKeys.map(GatewayContext.owner(ofKey:)))
-        clientHashes = Set(clientKeys.map(GatewayContext.owner(ofKey:)))
-        loopback = AdminAuthMiddleware.isLoopback(host)
-    }
-
-    /// No operator keys: the loopback rule decides.
-    var keyless: Bool { adminHashes.isEmpty }
-
-    /// The operator a session stands for: signed in with a key still configured (a key taken out
-    /// of `OFFPEAK_ADMIN_KEYS` signs its sessions out), or anyone on a keyless loopback gateway.
+extension OperatorAccess {
+    /// The operator a console session stands for: signed in with a key still configured (a key
+    /// taken out of `OFFPEAK_ADMIN_KEYS` signs its sessions out), or anyone on a keyless loopback
+    /// gateway.
     func `operator`(of session: ConsoleSession) -> ConsoleOperator? {
         if keyless { return loopback ? ConsoleOperator(label: "loopback operator") : nil }
         guard let hash = session.operatorHash, adminHashes.contains(hash) else { return nil }
@@ -36,7 +21,7 @@ struct ConsoleAccess: Sendable {
 /// `csrf_token` or the header `X-CSRF-Token`, or is refused with 403 before it does anything.
 struct ConsoleSessionGuard: RouterMiddleware {
     typealias Context = ConsoleContext
-    let access: ConsoleAccess
+    let access: OperatorAccess
 
     static let tokenHeader = HTTPField.Name("X-CSRF-Token")!
     static let anonymousLifetime = Duration.seconds(3600)
@@ -46,7 +31,7 @@ struct ConsoleSessionGuard: RouterMiddleware {
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard !access.keyless || access.loopback else {
+        guard !access.closed else {
             return MessagePage.response(
                 .forbidden, title: "Console closed",
                 message: "No operator keys are configured (OFFPEAK_ADMIN_KEYS): the console is served only on a loopback address.")
@@ -102,7 +87,7 @@ struct ConsoleRequireOperator: RouterMiddleware {
 /// Errors of console pages as pages: an OpenAI-shaped error's message with its status.
 struct ConsolePageErrors: RouterMiddleware {
     typealias Context = ConsoleContext
-    let access: ConsoleAccess
+    let access: OperatorAccess
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {

@@ -12,7 +12,7 @@ import OffpeakCore
 struct ConsoleRoutes: Sendable {
     let operations: AdminRoutes
     let store: any OperatorViews & UsageLedger & KeyValueStore
-    let access: ConsoleAccess
+    let access: OperatorAccess
     let currency: String
     let secureCookie: Bool
 
@@ -88,12 +88,12 @@ struct ConsoleRoutes: Sendable {
         let form = try await Self.form(SignInForm.self, request)
         let next = Self.safeNext(form.next)
         if access.keyless { return .redirect(to: next, type: .normal) }
-        let key = (form.key ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        let hash = GatewayContext.owner(ofKey: key)
-        guard !key.isEmpty, access.adminHashes.contains(hash) else {
-            if access.clientHashes.contains(hash) {
-                return signInPage(next: next, context, error: "That is a client key. The console takes an operator key (OFFPEAK_ADMIN_KEYS).", status: .forbidden)
-            }
+        let hash: String
+        switch access.verdict(ofKey: (form.key ?? "").trimmingCharacters(in: .whitespacesAndNewlines)) {
+        case .operator(let operatorHash): hash = operatorHash
+        case .clientKey:
+            return signInPage(next: next, context, error: "That is a client key. The console takes an operator key (OFFPEAK_ADMIN_KEYS).", status: .forbidden)
+        case .unknown:
             return signInPage(next: next, context, error: "That is not an operator key.", status: .unauthorized)
         }
         if let old = request.cookies[Self.cookieName]?.value {
