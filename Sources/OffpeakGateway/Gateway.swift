@@ -116,13 +116,15 @@ public enum Gateway {
             }
         }
         let v1 = router.group("/v1").add(middleware: ClientAuthMiddleware(keys: configuration.clientKeys))
-        v1.post("chat/completions") { request, context in
-            let prefer = PreferHeader(request.headers[values: .prefer])
-            if prefer.respondAsync {
-                return try await respondAsync.accept(request, context: context, endpoint: "/v1/chat/completions", prefer: prefer)
+        for endpoint in BatchEndpoints.deferrable {
+            v1.post(RouterPath(String(endpoint.dropFirst("/v1/".count)))) { request, context in
+                let prefer = PreferHeader(request.headers[values: .prefer])
+                if prefer.respondAsync {
+                    return try await respondAsync.accept(request, context: context, endpoint: endpoint, prefer: prefer)
+                }
+                // No header: the operator's policies decide (passthrough when none matches).
+                return try await deferral.handle(request, context: context, endpoint: endpoint)
             }
-            // No header: the operator's policies decide (passthrough when none matches).
-            return try await deferral.handle(request, context: context)
         }
         results.register(on: v1)
         let reports = UsageReports(store: store, currency: configuration.prices.currency, clock: clock)

@@ -27,7 +27,7 @@ struct PolicyDeferral: Sendable {
     /// Passes the call through unless a rule defers it. A call a rule defers goes through the same
     /// intake as `Prefer: respond-async`; one whose body cannot be deferred gets the same 4xx,
     /// unless the rule says `undeferrable: passthrough`.
-    func handle(_ request: Request, context: GatewayContext) async throws -> Response {
+    func handle(_ request: Request, context: GatewayContext, endpoint: String) async throws -> Response {
         guard !policies.isEmpty, request.headers[Self.optOut]?.lowercased() != "never" else {
             return try await passthrough.forward(request, context: context)
         }
@@ -52,11 +52,12 @@ struct PolicyDeferral: Sendable {
             guard rule.undeferrable == .passthrough else { throw error }
             return try await passthrough.forward(replay, context: context)
         }
-        if call.streaming, rule.stream == .passthrough {
+        // A stream is replayed from the result for chat completions only; elsewhere it passes through.
+        if call.streaming, rule.stream == .passthrough || !BatchEndpoints.replaysStreams(endpoint) {
             return try await passthrough.forward(replay, context: context)
         }
         let committed = try await intake.commit(
-            call, owner: context.owner, endpoint: request.uri.path, callbackURL: nil,
+            call, owner: context.owner, endpoint: endpoint, callbackURL: nil,
             idempotencyKey: try intake.idempotencyKey(request), policy: rule.name)
         Self.held.increment()
         return try await hold(committed.request, rule: rule, streaming: call.streaming, body: call.body, context: context)

@@ -39,15 +39,28 @@ enum SimulatedModel {
             content: content, promptTokens: promptTokens, completionTokens: wordCount(content))
     }
 
+    /// The texts the model reads: chat messages, a completion's `prompt`, an embedding's or a
+    /// response's `input` (a string, a list of strings, or a list of message items).
     static func messageTexts(_ body: [String: Any]) -> [String] {
-        guard let messages = body["messages"] as? [[String: Any]] else { return [] }
-        return messages.map { message in
-            if let text = message["content"] as? String { return text }
-            if let parts = message["content"] as? [[String: Any]] {
-                return parts.compactMap { $0["text"] as? String }.joined(separator: " ")
+        if let messages = body["messages"] as? [[String: Any]] { return messages.map { text(of: $0["content"]) } }
+        for key in ["input", "prompt"] {
+            if let text = body[key] as? String { return [text] }
+            if let items = body[key] as? [Any] {
+                return items.compactMap { item in
+                    if let text = item as? String { return text }
+                    if let message = item as? [String: Any] { return text(of: message["content"]) }
+                    return nil
+                }
             }
-            return ""
         }
+        return []
+    }
+
+    /// A message's content: a string, or the text of its parts.
+    static func text(of content: Any?) -> String {
+        if let text = content as? String { return text }
+        if let parts = content as? [[String: Any]] { return parts.compactMap { $0["text"] as? String }.joined(separator: " ") }
+        return ""
     }
 
     static func wordCount(_ text: String) -> Int {

@@ -10,7 +10,9 @@ struct SimulatorRoutes: Sendable {
     static let maxUpload = 520 * 1_000_000
 
     func register(on router: Router<BasicRequestContext>) {
-        router.post("/v1/chat/completions") { request, _ in try await chatCompletion(request) }
+        for endpoint in ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses"] {
+            router.post(RouterPath(endpoint)) { request, _ in try await realtime(request, endpoint: endpoint) }
+        }
         router.post("/v1/files") { request, _ in try await upload(request) }
         router.get("/v1/files/:id") { _, context in try await fileObject(context.parameters.require("id")) }
         router.get("/v1/files/:id/content") { _, context in try await fileContent(context.parameters.require("id")) }
@@ -22,7 +24,8 @@ struct SimulatorRoutes: Sendable {
         router.get("/sim/stats") { _, _ in SimulatorResponses.raw(await state.stats()) }
     }
 
-    private func chatCompletion(_ request: Request) async throws -> Response {
+    /// A real-time call: the endpoint's answer (chat completions may stream).
+    private func realtime(_ request: Request, endpoint: String) async throws -> Response {
         await state.countRealtimeCall()
         if let fault = await state.takeFault(.chat) { return SimulatorResponses.fault(fault) }
         let bytes = try await request.body.collect(upTo: 16 << 20)
@@ -38,10 +41,13 @@ struct SimulatorRoutes: Sendable {
             }
         }
         if configuration.latency > 0 { try await Task.sleep(for: .milliseconds(Int64(configuration.latency * 1000))) }
-        let answer = SimulatedModel.answer(to: body)
         guard body["stream"] as? Bool == true else {
-            return SimulatorResponses.json(SimulatedModel.completionObject(answer))
+            return SimulatorResponses.json(SimulatedEndpoints.result(endpoint: endpoint, body: body))
         }
+        guard endpoint == "/v1/chat/completions" else {
+            return SimulatorResponses.error(400, "The simulator streams chat completions only.", code: "stream_unsupported")
+        }
+        let answer = SimulatedModel.answer(to: body)
         let includeUsage = (body["stream_options"] as? [String: Any])?["include_usage"] as? Bool ?? false
         let events = SimulatedModel.streamEvents(answer, includeUsage: includeUsage)
         let delay = configuration.streamChunkDelay

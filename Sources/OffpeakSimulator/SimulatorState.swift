@@ -107,7 +107,7 @@ actor SimulatorState {
         -> String
     {
         guard files[inputFileID] != nil else { throw CreateError.badRequest("No file with id \(inputFileID)") }
-        guard endpoint == "/v1/chat/completions" || endpoint == "/v1/embeddings" || endpoint == "/v1/chat/ds-test" else {
+        guard SimulatedEndpoints.batchable.contains(endpoint) else {
             throw CreateError.badRequest("Unsupported endpoint \(endpoint)")
         }
         let pending = PendingBatch(
@@ -279,7 +279,7 @@ actor SimulatorState {
             if omit { continue }
             let body: [String: Any]
             if statusCode == 200 {
-                body = SimulatedModel.completionObject(SimulatedModel.answer(to: line.body))
+                body = SimulatedEndpoints.result(endpoint: batch.endpoint, body: line.body)
                 completed += 1
             } else {
                 body = SimulatedModel.errorObject(

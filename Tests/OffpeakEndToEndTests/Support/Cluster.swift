@@ -127,7 +127,9 @@ final class Cluster: Sendable {
     }
 }
 
-typealias UpstreamBatchFile = (id: String, status: String, customIDs: [String], models: Set<String>, name: String)
+typealias UpstreamBatchFile = (
+    id: String, status: String, customIDs: [String], models: Set<String>, name: String, endpoint: String, urls: Set<String>
+)
 
 /// Every batch a simulator (`upstream`: its base URL ending in /v1) was given, with the custom_ids
 /// and models of its input file, and the name it carries for the provider's console.
@@ -143,13 +145,16 @@ func upstreamBatches(_ upstream: String) async throws -> [UpstreamBatchFile] {
             let content = try await TestHTTP.get(upstream + "/files/\(file)/content", headers: headers)
             var ids: [String] = []
             var models = Set<String>()
+            var urls = Set<String>()
             for line in content.text.split(separator: "\n") {
                 let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
                 ids.append(object["custom_id"] as? String ?? "")
+                urls.insert(object["url"] as? String ?? "")
                 models.insert(((object["body"] as? [String: Any])?["model"] as? String) ?? "")
             }
             let name = (batch["metadata"] as? [String: Any])?["ds_name"] as? String ?? ""
-            result.append((batch["id"] as? String ?? "", batch["status"] as? String ?? "", ids, models, name))
+            result.append(
+                (batch["id"] as? String ?? "", batch["status"] as? String ?? "", ids, models, name, batch["endpoint"] as? String ?? "", urls))
         }
         after = (page["has_more"] as? Bool == true) ? data.last?["id"] as? String : nil
     } while after != nil

@@ -1,0 +1,11 @@
+/// The endpoints whose calls Offpeak defers into batch files (contract section 8), each batched
+/// under its own `url`: one endpoint and one model per file, the provider's body returned as given.
+public enum BatchEndpoints {
+    public static let deferrable = ["/v1/chat/completions", "/v1/embeddings", "/v1/completions", "/v1/responses"]
+
+    /// Whether a streaming call a policy defers can be answered by replaying its result as
+    /// events: chat completions only; elsewhere such a call passes through.
+    public static func replaysStreams(_ endpoint: String) -> Bool {
+        endpoint == "/v1/chat/completions"
+    }
+}
