@@ -75,3 +75,30 @@ import Testing
         #expect(seen["response_object"] as? String == "response")
     }
 }
+
+/// A policy defers every batchable endpoint, not only chat completions; a stream it cannot
+/// rebuild from a batch result passes through.
+@Suite struct EndpointPolicyTests {
+    @Test func aPolicyDefersEmbeddingsAndLetsOtherStreamsThrough() async throws {
+        let settings = try PolicyTests.settings(
+            """
+            policies:
+              - name: corpus
+                match: {keys: ["key-eval"]}
+                action: defer
+                hold: 120
+            """, ["OFFPEAK_FLUSH_MAX_AGE": "0.2"])
+        let cluster = try await Cluster(name: "endpoint-policy", gateway: settings)
+        let auth = [("Authorization", "Bearer key-eval")]
+        let embeddings = try await TestHTTP.post(
+            cluster.v1 + "/embeddings", json: ["model": "text-embedding-v4", "input": "a passage to index"], headers: auth)
+        #expect(embeddings.status == 200 && embeddings.headers["Offpeak-Served-By"].first == "batch", "\(embeddings.text)")
+        #expect((embeddings.json?["data"] as? [[String: Any]])?.count == 1)
+        let stream = try await TestHTTP.post(
+            cluster.v1 + "/completions", json: ["model": "qwen-plus", "prompt": "stream me", "stream": true], headers: auth)
+        #expect(stream.headers["Offpeak-Served-By"].isEmpty, "a completion stream cannot be replayed: passed through")
+        #expect(stream.errorCode == "stream_unsupported", "the simulator's own answer (it streams chat only)")
+        let batched = try await cluster.upstreamBatches()
+        #expect(batched.map(\.endpoint) == ["/v1/embeddings"])
+    }
+}
