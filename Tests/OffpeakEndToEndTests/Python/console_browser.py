@@ -12,6 +12,7 @@ import time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.keys import Keys
 
 base, key, shots, watched, doomed, doomed_request = sys.argv[1:7]
@@ -46,8 +47,25 @@ def shot(name):
 
 
 def text(selector):
-    elements = driver.find_elements(By.CSS_SELECTOR, selector)
-    return elements[0].text if elements else ""
+    # Read in one step in the page: a live region may be swapped between a find and a read.
+    return driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.textContent.trim() : ''", selector)
+
+
+def click(by, value):
+    # A live region may be swapped under the pointer: find it again and retry.
+    for _ in range(5):
+        try:
+            driver.find_element(by, value).click()
+            return
+        except StaleElementReferenceException:
+            time.sleep(0.1)
+    raise AssertionError(f"could not click {value}")
+
+
+def attribute(selector, name):
+    return driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.getAttribute(arguments[1]) : null", selector, name)
 
 
 try:
@@ -77,11 +95,11 @@ try:
             for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.offpeakShift += entry.value;
         }).observe({type: "layout-shift"});""")
     row = f"#live #row-{watched} progress"
-    values = [int(wait("the watched batch on the overview", lambda: driver.find_element(By.CSS_SELECTOR, row).get_attribute("value")))]
+    values = [int(wait("the watched batch on the overview", lambda: attribute(row, "value")))]
     shot("overview")
 
     def advanced():
-        value = int(driver.find_element(By.CSS_SELECTOR, row).get_attribute("value") or 0)
+        value = int(attribute(row, "value") or 0)
         if value != values[-1]:
             values.append(value)
         return value > values[0]
@@ -91,7 +109,7 @@ try:
     assert "Updated" in text("#refreshed")
     seen["progress"] = values
     seen["layout_shift"] = driver.execute_script("return window.offpeakShift")
-    seen["savings_cards"] = len(driver.find_elements(By.CSS_SELECTOR, "#savings .card"))
+    seen["savings_cards"] = driver.execute_script("return document.querySelectorAll('#savings .card').length")
 
     # The first tab stop is the skip link.
     driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
@@ -102,13 +120,13 @@ try:
     search = driver.find_element(By.ID, "q")
     search.send_keys(watched, Keys.ENTER)
     wait("the search", lambda: "q=" in driver.current_url)
-    seen["search_rows"] = [row.get_attribute("id") for row in driver.find_elements(By.CSS_SELECTOR, "#batches tbody tr")]
+    seen["search_rows"] = driver.execute_script("return [...document.querySelectorAll('#batches tbody tr')].map(r => r.id)")
     shot("batches")
 
     # Cancel a batch, confirmed on its own page, and see it end.
     driver.get(base + f"/console/batches/{doomed}")
     shot("batch")
-    driver.find_element(By.LINK_TEXT, "Cancel this batch…").click()
+    click(By.LINK_TEXT, "Cancel this batch…")
     wait("the confirmation", lambda: driver.current_url.endswith("/cancel"))
     assert driver.find_element(By.ID, "requeue").is_selected()
     shot("cancel")
@@ -120,8 +138,8 @@ try:
     driver.get(base + "/console/requests")
     driver.find_element(By.ID, "id").send_keys(doomed_request, Keys.ENTER)
     wait("the request", lambda: driver.find_elements(By.CSS_SELECTOR, "#request table"))
-    seen["trace"] = [[cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
-                     for row in driver.find_elements(By.CSS_SELECTOR, "#request tbody tr")]
+    seen["trace"] = driver.execute_script(
+        "return [...document.querySelectorAll('#request tbody tr')].map(r => [...r.cells].map(c => c.textContent.trim()))")
     shot("request")
 
     driver.get(base + "/console/deliveries")
