@@ -82,6 +82,13 @@ public struct GatewayConfiguration: Sendable {
             throw Invalid(description: "OFFPEAK_UPSTREAM_URL must be an http(s) URL ending in /v1, not '\(upstreamURL)'")
         }
         guard (0...65535).contains(port) else { throw Invalid(description: "OFFPEAK_PORT must be 0 to 65535") }
+        do {
+            try UpstreamRules.checkWindow(
+                Upstream(name: Upstream.defaultName, url: upstreamURL, apiKey: upstreamAPIKey, completionWindow: completionWindow),
+                label: "OFFPEAK_COMPLETION_WINDOW")
+        } catch {
+            throw Invalid(description: error.description)
+        }
         guard maxAttempts >= 1 else { throw Invalid(description: "OFFPEAK_MAX_ATTEMPTS must be at least 1") }
         guard pollInterval > 0 else { throw Invalid(description: "OFFPEAK_POLL_INTERVAL must be positive") }
         guard lease >= 1 else { throw Invalid(description: "OFFPEAK_LEASE must be at least 1 second") }

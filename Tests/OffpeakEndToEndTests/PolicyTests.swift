@@ -68,6 +68,13 @@ import Testing
         #expect(price.status == 2 && price.output.contains("qwen-plus: `input` must be a number"), "\(price.output)")
         let servePrice = try offpeak(["serve", "--port", "0"], environment: ["OFFPEAK_CONFIG": badPrice, "OFFPEAK_UPSTREAM_API_KEY": "sk"])
         #expect(servePrice.status == 2 && servePrice.output.contains("qwen-plus: `input`"), "\(servePrice.output)")
+
+        let window = try offpeak(
+            ["serve", "--port", "0"],
+            environment: [
+                "OFFPEAK_UPSTREAM_API_KEY": "sk", "OFFPEAK_UPSTREAM_URL": "https://api.openai.com/v1", "OFFPEAK_COMPLETION_WINDOW": "72h",
+            ])
+        #expect(window.status == 2 && window.output.contains("'72h' is not a window this provider takes (OpenAI takes only 24h)"), "\(window.output)")
     }
 
     @Test func theOfficialSDKWithNoHeadersGetsBatchAnswersPlainAndStreamed() async throws {
