@@ -8,7 +8,7 @@ extension AdminRoutes {
         async let backlogs = store.backlogs()
         async let paused = store.pausedGroups()
         return QueueGroup.list(backlogs: try await backlogs, paused: try await paused, now: clock.now())
-            .filter { selector.matches($0.key, upstream: $0.upstream) }
+            .filter { selector.matches($0.key) }
     }
 
     func queues() async throws -> Response {

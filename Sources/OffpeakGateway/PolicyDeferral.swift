@@ -131,7 +131,7 @@ struct PolicyDeferral: Sendable {
             // A withdrawn request takes the answer as its result; one in a batch only notes it. Either
             // way the call is on the ledger (and the counters): it was made, and it is billed.
             try await store.recordRealtimeAnswer(id: request.id, withdrawn ? .result(finish) : .noted(finish), now: clock.now())
-            UsageMetrics.record(finish, model: request.model)
+            UsageMetrics.record(finish, model: request.model, upstream: request.upstream)
         } catch {
             logger.error("could not record a real-time answer", metadata: ["request": "\(request.id)", "error": "\(error)"])
         }

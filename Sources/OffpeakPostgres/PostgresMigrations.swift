@@ -161,6 +161,17 @@ enum PostgresMigrations {
                 "CREATE TABLE key_values (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at DOUBLE PRECISION)",
                 "CREATE INDEX key_values_by_expiry ON key_values (expires_at) WHERE expires_at IS NOT NULL",
             ]),
+        Migration(
+            version: 9, name: "upstreams",
+            statements: [
+                "ALTER TABLE deferred_requests ADD COLUMN upstream TEXT NOT NULL DEFAULT 'default'",
+                "ALTER TABLE batches ADD COLUMN upstream TEXT NOT NULL DEFAULT 'default'",
+                "DROP INDEX deferred_queue",
+                """
+                CREATE INDEX deferred_queue ON deferred_requests (upstream, endpoint, model, seq) INCLUDE (line_bytes, created_at)
+                WHERE status = 'queued'
+                """,
+            ]),
     ]
 
     /// Brings the schema up to date; returns the versions it applied.

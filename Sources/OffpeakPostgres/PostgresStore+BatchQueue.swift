@@ -9,13 +9,15 @@ extension PostgresStore {
     public func backlogs() async throws -> [GroupBacklog] {
         let rows = try await client.query(
             """
-            SELECT endpoint, model, COUNT(*), SUM(line_bytes)::BIGINT, MIN(created_at)
-            FROM deferred_requests WHERE status = 'queued' GROUP BY endpoint, model
+            SELECT upstream, endpoint, model, COUNT(*), SUM(line_bytes)::BIGINT, MIN(created_at)
+            FROM deferred_requests WHERE status = 'queued' GROUP BY upstream, endpoint, model
             """, logger: logger)
         var backlogs: [GroupBacklog] = []
-        for try await (endpoint, model, count, bytes, oldest) in rows.decode((String, String, Int, Int, Double).self) {
+        for try await (upstream, endpoint, model, count, bytes, oldest) in rows.decode((String, String, String, Int, Int, Double).self) {
             backlogs.append(
-                GroupBacklog(key: GroupKey(endpoint: endpoint, model: model), count: count, lineBytes: bytes, oldestCreatedAt: oldest))
+                GroupBacklog(
+                    key: GroupKey(upstream: upstream, endpoint: endpoint, model: model), count: count, lineBytes: bytes,
+                    oldestCreatedAt: oldest))
         }
         return backlogs
     }
@@ -26,7 +28,7 @@ extension PostgresStore {
             let rows = try await connection.query(
                 """
                 SELECT seq, line_bytes FROM deferred_requests
-                WHERE status = 'queued' AND endpoint = \(group.endpoint) AND model = \(group.model)
+                WHERE status = 'queued' AND upstream = \(group.upstream) AND endpoint = \(group.endpoint) AND model = \(group.model)
                 ORDER BY seq LIMIT \(policy.maxRequests) FOR UPDATE SKIP LOCKED
                 """, logger: logger)
             var seqs: [Int] = []
@@ -48,13 +50,14 @@ extension PostgresStore {
                 """, logger: logger)
             try await connection.query(
                 """
-                INSERT INTO batches (id, endpoint, model, state, request_count, file_bytes, created_at, next_poll_at, lease_holder)
-                VALUES (\(id), \(group.endpoint), \(group.model), 'preparing', \(count), \(bytes), \(now), \(lease.until),
-                    \(lease.holder))
+                INSERT INTO batches (
+                    id, upstream, endpoint, model, state, request_count, file_bytes, created_at, next_poll_at, lease_holder)
+                VALUES (\(id), \(group.upstream), \(group.endpoint), \(group.model), 'preparing', \(count), \(bytes), \(now),
+                    \(lease.until), \(lease.holder))
                 """, logger: logger)
             return BatchRecord(
-                id: id, endpoint: group.endpoint, model: group.model, requestCount: count, fileBytes: bytes, createdAt: now,
-                nextPollAt: lease.until)
+                id: id, upstream: group.upstream, endpoint: group.endpoint, model: group.model, requestCount: count, fileBytes: bytes,
+                createdAt: now, nextPollAt: lease.until)
         }
     }
 

@@ -57,17 +57,19 @@ extension PostgresStore {
                 WHERE d.id = u.id AND d.status = $\(status)
                     AND ($\(batch)::TEXT = '' OR d.batch_id = $\(batch))
                     AND ($\(servedBy)::TEXT = '' OR d.served_by = $\(servedBy))
-                RETURNING d.id, d.owner, d.model, d.endpoint
+                RETURNING d.id, d.owner, d.upstream, d.model, d.endpoint
                 """, binds: binds)
         let finishes = Dictionary(rows.map { ($0.id, $0.finish) }, uniquingKeysWith: { first, _ in first })
         var finished: Set<String> = []
         var records: [UsageRecord] = []
-        for try await (id, owner, model, endpoint) in try await connection.query(query, logger: logger)
-            .decode((String, String, String, String).self)
+        for try await (id, owner, upstream, model, endpoint) in try await connection.query(query, logger: logger)
+            .decode((String, String, String, String, String).self)
         {
             guard let finish = finishes[id] else { continue }
             finished.insert(id)
-            if let record = UsageRecord(requestID: id, owner: owner, model: model, endpoint: endpoint, finish: finish, now: now) {
+            if let record = UsageRecord(
+                requestID: id, owner: owner, upstream: upstream, model: model, endpoint: endpoint, finish: finish, now: now)
+            {
                 records.append(record)
             }
         }

@@ -148,10 +148,12 @@ extension PostgresStore {
             // The call was made even if the request did not take its answer: its record is written all the
             // same (when the finish applied, it wrote the record already, and this one is left out).
             var records: [UsageRecord] = []
-            for try await (owner, model, endpoint) in try await connection.query(
-                "SELECT owner, model, endpoint FROM deferred_requests WHERE id = \(id)", logger: logger
-            ).decode((String, String, String).self) {
-                if let record = UsageRecord(requestID: id, owner: owner, model: model, endpoint: endpoint, finish: answer.finish, now: now) {
+            for try await (owner, upstream, model, endpoint) in try await connection.query(
+                "SELECT owner, upstream, model, endpoint FROM deferred_requests WHERE id = \(id)", logger: logger
+            ).decode((String, String, String, String).self) {
+                if let record = UsageRecord(
+                    requestID: id, owner: owner, upstream: upstream, model: model, endpoint: endpoint, finish: answer.finish, now: now)
+                {
                     records.append(record)
                 }
             }

@@ -184,6 +184,18 @@ enum SQLiteMigrations {
                     CREATE INDEX key_values_by_expiry ON key_values(expires_at) WHERE expires_at IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("v13: upstreams") { db in
+            // The upstream each request is routed to and each batch goes to; a group is
+            // (upstream, endpoint, model). Rows from before are the single upstream's.
+            try db.execute(
+                sql: """
+                    ALTER TABLE deferred_requests ADD COLUMN upstream TEXT NOT NULL DEFAULT 'default';
+                    ALTER TABLE batches ADD COLUMN upstream TEXT NOT NULL DEFAULT 'default';
+                    DROP INDEX deferred_queue;
+                    CREATE INDEX deferred_queue ON deferred_requests(upstream, endpoint, model, seq, line_bytes, created_at)
+                        WHERE status = 'queued';
+                    """)
+        }
         return migrator
     }
 }

@@ -10,12 +10,12 @@ extension SQLiteStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT endpoint, model, COUNT(*) AS n, SUM(line_bytes) AS bytes, MIN(created_at) AS oldest
-                    FROM deferred_requests WHERE status = 'queued' GROUP BY endpoint, model
+                    SELECT upstream, endpoint, model, COUNT(*) AS n, SUM(line_bytes) AS bytes, MIN(created_at) AS oldest
+                    FROM deferred_requests WHERE status = 'queued' GROUP BY upstream, endpoint, model
                     """
             ).map { row in
                 GroupBacklog(
-                    key: GroupKey(endpoint: row["endpoint"], model: row["model"]), count: row["n"],
+                    key: GroupKey(upstream: row["upstream"], endpoint: row["endpoint"], model: row["model"]), count: row["n"],
                     lineBytes: row["bytes"], oldestCreatedAt: row["oldest"])
             }
         }
@@ -27,9 +27,9 @@ extension SQLiteStore {
                 db,
                 sql: """
                     SELECT line_bytes FROM deferred_requests
-                    WHERE status = 'queued' AND endpoint = ? AND model = ? ORDER BY seq LIMIT ?
+                    WHERE status = 'queued' AND upstream = ? AND endpoint = ? AND model = ? ORDER BY seq LIMIT ?
                     """,
-                arguments: [group.endpoint, group.model, policy.maxRequests])
+                arguments: [group.upstream, group.endpoint, group.model, policy.maxRequests])
             let (count, bytes) = policy.take(lineSizes: sizes)
             guard count > 0 else { return nil }
             // One statement numbers the claimed rows 1...count in queue order (the file's lines).
@@ -39,20 +39,24 @@ extension SQLiteStore {
                     SET status = 'submitted', batch_id = ?, batch_line = picked.line, attempts = attempts + 1, submitted_at = ?
                     FROM (
                         SELECT seq, row_number() OVER (ORDER BY seq) AS line FROM deferred_requests
-                        WHERE status = 'queued' AND endpoint = ? AND model = ? ORDER BY seq LIMIT ?
+                        WHERE status = 'queued' AND upstream = ? AND endpoint = ? AND model = ? ORDER BY seq LIMIT ?
                     ) AS picked
                     WHERE deferred_requests.seq = picked.seq
                     """,
-                arguments: [id, now, group.endpoint, group.model, count])
+                arguments: [id, now, group.upstream, group.endpoint, group.model, count])
             let batch = BatchRecord(
-                id: id, endpoint: group.endpoint, model: group.model, requestCount: count, fileBytes: bytes, createdAt: now,
-                nextPollAt: lease.until)
+                id: id, upstream: group.upstream, endpoint: group.endpoint, model: group.model, requestCount: count, fileBytes: bytes,
+                createdAt: now, nextPollAt: lease.until)
             try db.execute(
                 sql: """
-                    INSERT INTO batches (id, endpoint, model, state, request_count, file_bytes, created_at, next_poll_at, lease_holder)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO batches (
+                        id, upstream, endpoint, model, state, request_count, file_bytes, created_at, next_poll_at, lease_holder)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [id, group.endpoint, group.model, BatchState.preparing.rawValue, count, bytes, now, lease.until, lease.holder])
+                arguments: [
+                    id, group.upstream, group.endpoint, group.model, BatchState.preparing.rawValue, count, bytes, now, lease.until,
+                    lease.holder,
+                ])
             return batch
         }
     }

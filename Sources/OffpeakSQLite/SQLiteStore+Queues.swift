@@ -5,8 +5,8 @@ extension SQLiteStore {
     public func pausedGroups() async throws -> Set<GroupKey> {
         try await pool.read { db in
             var groups: Set<GroupKey> = []
-            for row in try Row.fetchAll(db, sql: "SELECT endpoint, model FROM paused_groups") {
-                groups.insert(GroupKey(endpoint: row["endpoint"], model: row["model"]))
+            for row in try Row.fetchAll(db, sql: "SELECT upstream, endpoint, model FROM paused_groups") {
+                groups.insert(GroupKey(upstream: row["upstream"], endpoint: row["endpoint"], model: row["model"]))
             }
             return groups
         }
@@ -20,7 +20,7 @@ extension SQLiteStore {
                     ? "INSERT INTO paused_groups (upstream, endpoint, model, paused_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
                     : "DELETE FROM paused_groups WHERE upstream = ? AND endpoint = ? AND model = ?")
             for group in groups {
-                var arguments: StatementArguments = [UsageRecord.defaultUpstream, group.endpoint, group.model]
+                var arguments: StatementArguments = [group.upstream, group.endpoint, group.model]
                 if paused { arguments += [now] }
                 try statement.execute(arguments: arguments)
             }

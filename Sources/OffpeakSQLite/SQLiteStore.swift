@@ -168,7 +168,7 @@ enum Finishing {
 
     static func statement(in db: Database, guard condition: String) throws -> Statement {
         try db.cachedStatement(
-            sql: "UPDATE deferred_requests SET \(assignments) WHERE \(condition) RETURNING seq, owner, model, endpoint")
+            sql: "UPDATE deferred_requests SET \(assignments) WHERE \(condition) RETURNING seq, owner, upstream, model, endpoint")
     }
 
     /// True when the guard held and the request ended; its response body is kept beside it, and
@@ -189,7 +189,10 @@ enum Finishing {
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO response_bodies (seq, body) VALUES (?, ?)")
                 .execute(arguments: [row["seq"] as Int64, Data(body)])
         }
-        if let record = UsageRecord(requestID: id, owner: row["owner"], model: row["model"], endpoint: row["endpoint"], finish: finish, now: now) {
+        if let record = UsageRecord(
+            requestID: id, owner: row["owner"], upstream: row["upstream"], model: row["model"], endpoint: row["endpoint"], finish: finish,
+            now: now)
+        {
             ledger.append(record)
         }
         return true
@@ -197,9 +200,12 @@ enum Finishing {
 
     /// The usage record of request `id` ended by `finish`, whatever state the request is in.
     static func recordAnyway(_ finish: RequestFinish, id: String, now: Timestamp, in db: Database) throws {
-        guard let row = try Row.fetchOne(db, sql: "SELECT owner, model, endpoint FROM deferred_requests WHERE id = ?", arguments: [id])
+        guard
+            let row = try Row.fetchOne(db, sql: "SELECT owner, upstream, model, endpoint FROM deferred_requests WHERE id = ?", arguments: [id])
         else { return }
-        let record = UsageRecord(requestID: id, owner: row["owner"], model: row["model"], endpoint: row["endpoint"], finish: finish, now: now)
+        let record = UsageRecord(
+            requestID: id, owner: row["owner"], upstream: row["upstream"], model: row["model"], endpoint: row["endpoint"], finish: finish,
+            now: now)
         try SQLiteLedger.append(record.map { [$0] } ?? [], in: db)
     }
 }

@@ -31,7 +31,7 @@ import Testing
         let member = BatchMember(line: 1, attempts: 1, hasCallback: true)
         let settlement = Settlement(.cancel(DeferredError(code: "batch_cancelled", message: "m")), member: member)
         #expect(settlement.finish?.status == .cancelled && settlement.finish?.deliveryDue == false)
-        #expect(UsageRecord(requestID: "dfr_1", owner: "", model: "m", endpoint: "/v1/chat/completions", finish: settlement.finish!, now: 1) == nil,
+        #expect(UsageRecord(requestID: "dfr_1", owner: "", upstream: "default", model: "m", endpoint: "/v1/chat/completions", finish: settlement.finish!, now: 1) == nil,
             "never run: not on the ledger")
     }
 

@@ -13,6 +13,8 @@ public enum BatchState: String, Sendable {
 
 public struct BatchRecord: Sendable, Equatable {
     public var id: String
+    /// The upstream it was (or will be) created at.
+    public var upstream: String
     public var endpoint: String
     public var model: String
     public var state: BatchState
@@ -35,7 +37,8 @@ public struct BatchRecord: Sendable, Equatable {
     public var cancelled: OperatorCancel?
 
     public init(
-        id: String, endpoint: String, model: String, state: BatchState = .preparing, requestCount: Int,
+        id: String, upstream: String = Upstream.defaultName, endpoint: String, model: String, state: BatchState = .preparing,
+        requestCount: Int,
         fileBytes: Int, createdAt: Timestamp, inputFileID: String? = nil, upstreamID: String? = nil,
         upstreamStatus: UpstreamBatchStatus? = nil, nextPollAt: Timestamp? = nil, endedAt: Timestamp? = nil,
         submittedAt: Timestamp? = nil, outputFileID: String? = nil, errorFileID: String? = nil, counts: BatchCounts? = nil,
@@ -47,6 +50,7 @@ public struct BatchRecord: Sendable, Equatable {
         self.errorFileID = errorFileID
         self.counts = counts
         self.id = id
+        self.upstream = upstream
         self.endpoint = endpoint
         self.model = model
         self.state = state
@@ -94,16 +98,19 @@ public struct BatchProgress: Sendable, Equatable {
     }
 }
 
+/// What a batch file holds: one upstream, one endpoint, one model (contract section 8).
 public struct GroupKey: Sendable, Hashable, CustomStringConvertible {
+    public var upstream: String
     public var endpoint: String
     public var model: String
 
-    public init(endpoint: String, model: String) {
+    public init(upstream: String = Upstream.defaultName, endpoint: String, model: String) {
+        self.upstream = upstream
         self.endpoint = endpoint
         self.model = model
     }
 
-    public var description: String { "\(model) \(endpoint)" }
+    public var description: String { upstream == Upstream.defaultName ? "\(model) \(endpoint)" : "\(model) \(endpoint) at \(upstream)" }
 }
 
 /// The queued side of one group, as the flush policy sees it.

@@ -13,6 +13,7 @@ extension DeferredRequest {
         writer.field("object", "deferred_request")
         writer.field("endpoint", endpoint)
         writer.field("model", model)
+        writer.field("upstream", upstream)
         writer.field("status", status.rawValue)
         writer.field("created_at", Int(createdAt))
         writer.field("submitted_at", submittedAt.map { Int($0) })

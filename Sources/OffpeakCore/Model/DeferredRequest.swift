@@ -90,6 +90,8 @@ public struct DeferredRequest: Sendable, Equatable {
     public var owner: String
     public var endpoint: String
     public var model: String
+    /// The upstream its model is routed to (contract section 8), where its batches go.
+    public var upstream: String
     public var status: DeferredStatus
     public var createdAt: Timestamp
     public var submittedAt: Timestamp?
@@ -115,7 +117,8 @@ public struct DeferredRequest: Sendable, Equatable {
     public var servedReason: String?
 
     public init(
-        id: String, owner: String, endpoint: String, model: String, status: DeferredStatus = .queued,
+        id: String, owner: String, endpoint: String, model: String, upstream: String = Upstream.defaultName,
+        status: DeferredStatus = .queued,
         createdAt: Timestamp, submittedAt: Timestamp? = nil, completedAt: Timestamp? = nil, attempts: Int = 0,
         batchID: String? = nil, upstreamBatchID: String? = nil, callbackURL: String? = nil,
         idempotencyKey: String? = nil, bodyDigest: String, bodyBytes: Int, response: StoredResponse? = nil,
@@ -127,6 +130,7 @@ public struct DeferredRequest: Sendable, Equatable {
         self.owner = owner
         self.endpoint = endpoint
         self.model = model
+        self.upstream = upstream
         self.status = status
         self.createdAt = createdAt
         self.submittedAt = submittedAt

@@ -32,7 +32,7 @@ extension BatchRecord {
         writer.beginObject()
         writer.field("id", id)
         writer.field("object", "offpeak.batch")
-        writer.field("upstream", UsageRecord.defaultUpstream)
+        writer.field("upstream", upstream)
         writer.field("endpoint", endpoint)
         writer.field("model", model)
         writer.field("name", name)

@@ -43,25 +43,24 @@ public struct GroupSelector: Sendable, Equatable {
         self.init(model: view.string("model"), endpoint: view.string("endpoint"), upstream: view.string("upstream"))
     }
 
-    public func matches(_ key: GroupKey, upstream groupUpstream: String = UsageRecord.defaultUpstream) -> Bool {
+    public func matches(_ key: GroupKey) -> Bool {
         (model.map { $0 == key.model } ?? true) && (endpoint.map { $0 == key.endpoint } ?? true)
-            && (upstream.map { $0 == groupUpstream } ?? true)
+            && (upstream.map { $0 == key.upstream } ?? true)
     }
 }
 
 /// One group as the operator sees it (`GET /admin/v1/queues`, contract section 10).
 public struct QueueGroup: Sendable, Equatable {
     public var key: GroupKey
-    public var upstream: String
+    public var upstream: String { key.upstream }
     public var queued: Int
     /// The JSONL bytes its queued requests would take in a batch file.
     public var bytes: Int
     public var oldestAgeSeconds: Double?
     public var paused: Bool
 
-    public init(key: GroupKey, upstream: String = UsageRecord.defaultUpstream, queued: Int, bytes: Int, oldestAgeSeconds: Double?, paused: Bool) {
+    public init(key: GroupKey, queued: Int, bytes: Int, oldestAgeSeconds: Double?, paused: Bool) {
         self.key = key
-        self.upstream = upstream
         self.queued = queued
         self.bytes = bytes
         self.oldestAgeSeconds = oldestAgeSeconds
@@ -79,7 +78,7 @@ public struct QueueGroup: Sendable, Equatable {
         for key in paused where groups[key] == nil {
             groups[key] = QueueGroup(key: key, queued: 0, bytes: 0, oldestAgeSeconds: nil, paused: true)
         }
-        return groups.values.sorted { ($0.key.model, $0.key.endpoint) < ($1.key.model, $1.key.endpoint) }
+        return groups.values.sorted { ($0.key.model, $0.key.endpoint, $0.key.upstream) < ($1.key.model, $1.key.endpoint, $1.key.upstream) }
     }
 
     public func write(to writer: inout JSONWriter) {

@@ -25,7 +25,7 @@ public final class QueueMetrics: Sendable {
     }
 
     static func labels(_ key: GroupKey) -> [(String, String)] {
-        [("upstream", UsageRecord.defaultUpstream), ("endpoint", key.endpoint), ("model", key.model)]
+        [("upstream", key.upstream), ("endpoint", key.endpoint), ("model", key.model)]
     }
 
     static func depth(_ key: GroupKey) -> Gauge { Gauge(label: "offpeak_queue_depth", dimensions: labels(key)) }

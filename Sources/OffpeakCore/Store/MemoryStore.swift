@@ -135,7 +135,7 @@ public final class MemoryStore: DeferredStore {
             var backlogs: [GroupKey: GroupBacklog] = [:]
             for id in state.order {
                 guard let entry = state.requests[id], entry.record.status == .queued else { continue }
-                let key = GroupKey(endpoint: entry.record.endpoint, model: entry.record.model)
+                let key = GroupKey(upstream: entry.record.upstream, endpoint: entry.record.endpoint, model: entry.record.model)
                 var backlog = backlogs[key] ?? GroupBacklog(key: key, count: 0, lineBytes: 0, oldestCreatedAt: entry.record.createdAt)
                 backlog.count += 1
                 backlog.lineBytes += entry.lineBytes
@@ -151,7 +151,7 @@ public final class MemoryStore: DeferredStore {
             var candidates: [String] = []
             for requestID in state.order where candidates.count < policy.maxRequests {
                 guard let record = state.requests[requestID]?.record, record.status == .queued, record.endpoint == group.endpoint,
-                    record.model == group.model
+                    record.model == group.model, record.upstream == group.upstream
                 else { continue }
                 candidates.append(requestID)
             }
@@ -165,8 +165,8 @@ public final class MemoryStore: DeferredStore {
                 state.requests[requestID]!.batchLine = index + 1
             }
             let batch = BatchRecord(
-                id: id, endpoint: group.endpoint, model: group.model, requestCount: count, fileBytes: bytes, createdAt: now,
-                nextPollAt: lease.until)
+                id: id, upstream: group.upstream, endpoint: group.endpoint, model: group.model, requestCount: count, fileBytes: bytes,
+                createdAt: now, nextPollAt: lease.until)
             state.batches[id] = BatchEntry(record: batch, leaseHolder: lease.holder)
             return batch
         }
@@ -537,8 +537,8 @@ extension MemoryStore.State {
     mutating func record(_ request: DeferredRequest, _ finish: RequestFinish, now: Timestamp) {
         guard
             let record = UsageRecord(
-                requestID: request.id, owner: request.owner, model: request.model, endpoint: request.endpoint, finish: finish,
-                now: now)
+                requestID: request.id, owner: request.owner, upstream: request.upstream, model: request.model,
+                endpoint: request.endpoint, finish: finish, now: now)
         else { return }
         insert(record)
     }

@@ -29,7 +29,7 @@ public enum RequestColumns {
         "response_request_id", "response_body", "error_code", "error_message", "prompt_tokens", "completion_tokens",
         "cached_tokens", "reasoning_tokens", "cost_lane", "cost_currency", "cost_priced", "cost_billed", "cost_list",
         "delivery_status", "delivery_attempts", "delivery_last_status", "delivery_last_error", "policy", "served_by",
-        "served_reason",
+        "served_reason", "upstream",
     ]
 
     /// The select list, with `response_body` read through `responseBody` where it is kept apart.
@@ -67,7 +67,7 @@ extension RequestColumns {
     public static let accepted = StoredColumns([
         "id": .text, "owner": .text, "endpoint": .text, "model": .text, "status": .text, "created_at": .real,
         "attempts": .integer, "callback_url": .text, "idempotency_key": .text, "body_digest": .text, "body_bytes": .integer,
-        "line_bytes": .integer, "delivery_status": .text, "policy": .text,
+        "line_bytes": .integer, "delivery_status": .text, "policy": .text, "upstream": .text,
     ])
 
     /// What a request's end changes (its response body apart): `RequestFinish.storedChanges(now:)`.
@@ -87,7 +87,7 @@ extension NewDeferredRequest {
             .text(record.id), .text(record.owner), .text(record.endpoint), .text(record.model),
             .text(DeferredStatus.queued.rawValue), .real(record.createdAt), .integer(0), .text(record.callbackURL),
             .text(record.idempotencyKey), .text(record.bodyDigest), .integer(body.count), .integer(lineBytes),
-            .text(record.delivery.status.rawValue), .text(record.policy),
+            .text(record.delivery.status.rawValue), .text(record.policy), .text(record.upstream),
         ]
     }
 }
@@ -121,7 +121,7 @@ public enum BatchColumns {
     public static let names = [
         "id", "endpoint", "model", "state", "request_count", "file_bytes", "created_at", "input_file_id", "upstream_id",
         "upstream_status", "next_poll_at", "ended_at", "submitted_at", "output_file_id", "error_file_id", "counts_total",
-        "counts_completed", "counts_failed", "cancel_requeue",
+        "counts_completed", "counts_failed", "cancel_requeue", "upstream",
     ]
     public static var select: String { names.joined(separator: ", ") }
 
@@ -183,6 +183,7 @@ extension DeferredRequest {
             owner: try row.required("owner", row.text),
             endpoint: try row.required("endpoint", row.text),
             model: try row.required("model", row.text),
+            upstream: try row.text("upstream") ?? Upstream.defaultName,
             status: DeferredStatus(rawValue: try row.required("status", row.text)) ?? .queued,
             createdAt: try row.required("created_at", row.real),
             submittedAt: try row.real("submitted_at"),
@@ -203,6 +204,7 @@ extension BatchRecord {
     public init(row: some StoredRow) throws {
         self.init(
             id: try row.required("id", row.text),
+            upstream: try row.text("upstream") ?? Upstream.defaultName,
             endpoint: try row.required("endpoint", row.text),
             model: try row.required("model", row.text),
             state: BatchState(rawValue: try row.required("state", row.text)) ?? .ended,

@@ -6,8 +6,8 @@
 /// lane, so nothing retried, re-batched or re-applied after a restart counts twice. Entries are
 /// kept apart from the requests: they outlive the purge of request bodies.
 public struct UsageRecord: Sendable, Equatable {
-    /// Until several upstreams exist, every call goes to this one.
-    public static let defaultUpstream = "default"
+    /// The upstream of a gateway configured without an `upstreams` list.
+    public static let defaultUpstream = Upstream.defaultName
 
     /// The deferred request's id, or the id the gateway gave a passthrough call.
     public var requestID: String
@@ -44,10 +44,12 @@ public struct UsageRecord: Sendable, Equatable {
 
     /// The entry of a deferred request that `finish` ends at `now`; nil when the end made no call
     /// (a request cancelled before it ran: the provider bills nothing, and it is not traffic).
-    public init?(requestID: String, owner: String, model: String, endpoint: String, finish: RequestFinish, now: Timestamp) {
+    public init?(
+        requestID: String, owner: String, upstream: String, model: String, endpoint: String, finish: RequestFinish, now: Timestamp
+    ) {
         guard finish.status == .completed || finish.status == .failed else { return nil }
         self.init(
-            requestID: requestID, lane: finish.lane, owner: owner, model: model, endpoint: endpoint,
+            requestID: requestID, lane: finish.lane, owner: owner, upstream: upstream, model: model, endpoint: endpoint,
             endedAt: Int64(now.rounded(.down)), completed: finish.status == .completed, usage: finish.usage, cost: finish.cost)
     }
 

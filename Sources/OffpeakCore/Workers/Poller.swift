@@ -182,7 +182,7 @@ public final class Poller<Clock: WorkerClock>: Service {
         guard !finished.isEmpty else { return }
         let done = settlements.compactMap { id, settlement -> SettledRequest? in
             guard finished.contains(id), let finish = settlement.finish else { return nil }
-            UsageMetrics.record(finish, model: batch.model)
+            UsageMetrics.record(finish, model: batch.model, upstream: batch.upstream)
             return SettledRequest(id: id, status: finish.status, hasCallback: finish.deliveryDue)
         }
         await counter.add(done.count)
