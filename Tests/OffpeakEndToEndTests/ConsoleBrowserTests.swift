@@ -17,7 +17,7 @@ import Testing
     func anOperatorSignsInWatchesCancelsAndLooksUp() async throws {
         #expect(Self.browserInstalled, "CI must install chromium and chromium-driver")
         let cluster = try await Cluster(
-            name: "console", batchDelay: 30,
+            name: "console", batchDelay: 60,
             gateway: ["OFFPEAK_ADMIN_KEYS": "sk-admin", "OFFPEAK_FLUSH_MAX_REQUESTS": "10", "OFFPEAK_FLUSH_MAX_AGE": "3600"])
         _ = try await cluster.sendMany(count: 10, models: ["qwen-plus"])
         let doomedIDs = try await cluster.sendMany(count: 10, models: ["qwen-max"])
