@@ -27,6 +27,10 @@ struct PoliciesCommand: ParsableCommand {
                     print("  \(glob): input \(price.input), output \(price.output)" + (price.cachedInput.map { ", cached input \($0)" } ?? ""))
                 }
             }
+            if let upstreams = try UpstreamFile.load(path: path) {
+                print("\(upstreams.count) upstream(s), a model going to the first whose globs match it:")
+                for (index, upstream) in upstreams.enumerated() { print("  \(index + 1). \(upstream)") }
+            }
         } catch {
             FileHandle.standardError.write(Data("offpeak: \(error)\n".utf8))
             throw ExitCode(2)

@@ -40,10 +40,13 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("offpeak: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        guard !configuration.upstreamAPIKey.isEmpty else {
+        guard configuration.upstreamList != nil || !configuration.upstreamAPIKey.isEmpty else {
             FileHandle.standardError.write(
                 Data("offpeak: OFFPEAK_UPSTREAM_API_KEY is not set; export the provider's API key and start again.\n".utf8))
             throw ExitCode(2)
+        }
+        for upstream in configuration.routes.upstreams {
+            logger.info("upstream", metadata: ["upstream": "\(upstream)"])
         }
         if configuration.policies.isEmpty {
             logger.info("no deferral policies: only calls with Prefer: respond-async are deferred")

@@ -22,7 +22,7 @@ extension AdminRoutes {
         guard batch.state == .live, let upstreamID = batch.upstreamID, batch.cancelled == nil else {
             throw Self.notCancellable(batch)
         }
-        guard let provider else {
+        guard let provider = upstreams?.target(batch.upstream)?.provider else {
             throw OpenAIError(.serviceUnavailable, "No provider client in this process.", type: "server_error", code: "provider_unavailable")
         }
         let order = OperatorCancel(requeue: requeue)

@@ -7,7 +7,7 @@ import OffpeakCore
 struct AdminRoutes: Sendable {
     let store: any BatchQueue & QueueControl & OperatorViews
     let flusher: (any QueueFlushing)?
-    let provider: (any BatchProvider)?
+    let upstreams: BatchUpstreams?
     let usage: UsageReports
     let results: DeferredResults
     let clock: SystemClock

@@ -11,6 +11,7 @@ import OffpeakCore
 /// and the same errors, on both paths.
 struct DeferredIntake: Sendable {
     let store: any RequestStore
+    let routes: UpstreamRoutes
     let maxRequestBytes: Int
     let flusherDoorbell: Doorbell
     let clock: SystemClock
@@ -79,14 +80,31 @@ struct DeferredIntake: Sendable {
         }
     }
 
+    /// The upstream whose batches the call goes in: 400 `model_not_routed` when no upstream takes
+    /// its model, 400 `endpoint_not_batchable` when that upstream does not batch the endpoint.
+    func route(_ call: Validated, endpoint: String) throws -> Upstream {
+        switch routes.batchUpstream(model: call.model, endpoint: endpoint) {
+        case .success(let upstream):
+            return upstream
+        case .failure(.modelNotRouted(let model)):
+            throw Passthrough.notRouted(model)
+        case .failure(.endpointNotBatchable(let endpoint, let upstream)):
+            throw OpenAIError(
+                .badRequest, "The model '\(call.model)' is served by upstream '\(upstream)', which does not batch \(endpoint).",
+                code: "endpoint_not_batchable")
+        }
+    }
+
     /// Commits a validated call durably (group commit), or finds the request its idempotency key names.
     func commit(
-        _ call: Validated, owner: String, endpoint: String, callbackURL: String?, idempotencyKey: String?, policy: String?
+        _ call: Validated, upstream: Upstream, owner: String, endpoint: String, callbackURL: String?, idempotencyKey: String?,
+        policy: String?
     ) async throws -> (request: DeferredRequest, replayed: Bool) {
         var folded = call.body
         BatchLine.foldLineBreaks(&folded)
         let record = DeferredRequest(
-            id: Identifier.deferred(), owner: owner, endpoint: endpoint, model: call.model, createdAt: clock.now(),
+            id: Identifier.deferred(), owner: owner, endpoint: endpoint, model: call.model, upstream: upstream.name,
+            createdAt: clock.now(),
             callbackURL: callbackURL, idempotencyKey: idempotencyKey, bodyDigest: Self.digest(call.body),
             bodyBytes: call.body.count, delivery: DeliveryState(status: callbackURL == nil ? .none : .pending), policy: policy)
         switch try await store.accept(NewDeferredRequest(record: record, body: folded)) {

@@ -20,7 +20,7 @@ public enum Gateway {
         let clock = SystemClock()
         let started = StartupValue<WebhookSigner>()
         let waiters = ResultWaiters()
-        let provider = HTTPBatchProvider(client: httpClient, baseURL: configuration.upstreamURL, apiKey: configuration.upstreamAPIKey)
+        let upstreams = batchUpstreams(configuration, httpClient: httpClient)
         let callbacks = CallbackURLPolicy(allowPrivate: configuration.allowPrivateCallbacks, resolver: callbackResolver)
         let dispatcher = Dispatcher(
             store: store, sender: HTTPWebhookSender(client: httpClient), signer: started,
@@ -29,7 +29,7 @@ public enum Gateway {
                 callbacks: callbacks),
             clock: clock, logger: logger)
         let poller = Poller(
-            store: store, provider: provider,
+            store: store, upstreams: upstreams,
             configuration: .init(
                 interval: configuration.pollInterval, rules: OutcomeRules(maxAttempts: configuration.maxAttempts),
                 lease: configuration.lease, prices: configuration.prices),
@@ -39,7 +39,7 @@ public enum Gateway {
                 if settled.contains(where: \.hasCallback) { dispatcher.doorbell.ring() }
             })
         let flusher = Flusher(
-            store: store, provider: provider,
+            store: store, upstreams: upstreams,
             configuration: .init(
                 policy: configuration.flush, completionWindow: configuration.completionWindow, lease: configuration.lease),
             clock: clock, logger: logger, onSubmitted: { poller.doorbell.ring() })
@@ -48,7 +48,7 @@ public enum Gateway {
         let router = buildRouter(
             store: store, configuration: configuration, httpClient: httpClient, callbacks: callbacks, waiters: waiters,
             flusherDoorbell: flusher.doorbell, deliveryDoorbell: dispatcher.doorbell, usage: usage, flusher: flusher,
-            provider: provider, clock: clock, logger: logger)
+            upstreams: upstreams, clock: clock, logger: logger)
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -81,6 +81,18 @@ public enum Gateway {
         return app
     }
 
+    /// Each upstream's batch client, and the flush policy within its limits. Anthropic's Message
+    /// Batches are not served yet: an Anthropic upstream takes passthrough calls only.
+    static func batchUpstreams(_ configuration: GatewayConfiguration, httpClient: HTTPClient) -> BatchUpstreams {
+        var targets: [String: BatchUpstreams.Target] = [:]
+        for upstream in configuration.routes.upstreams where upstream.kind == .openai {
+            targets[upstream.name] = BatchUpstreams.Target(
+                provider: HTTPBatchProvider(client: httpClient, baseURL: upstream.url, apiKey: upstream.apiKey),
+                policy: BatchUpstreams.policy(configuration.flush, within: upstream.limits), completionWindow: upstream.completionWindow)
+        }
+        return BatchUpstreams(targets)
+    }
+
     static func trimmed(_ url: String) -> String {
         url.hasSuffix("/") ? String(url.dropLast()) : url
     }
@@ -90,16 +102,16 @@ public enum Gateway {
         store: any DeferredStore, configuration: GatewayConfiguration, httpClient: HTTPClient,
         callbacks: CallbackURLPolicy, waiters: ResultWaiters = ResultWaiters(), flusherDoorbell: Doorbell = Doorbell(),
         deliveryDoorbell: Doorbell = Doorbell(), usage: UsageRecorder? = nil, flusher: (any QueueFlushing)? = nil,
-        provider: (any BatchProvider)? = nil, clock: SystemClock = SystemClock(), logger: Logger
+        upstreams: BatchUpstreams? = nil, clock: SystemClock = SystemClock(), logger: Logger
     ) -> Router<GatewayContext> {
         let results = DeferredResults(
             store: store, waiters: waiters, maxWait: configuration.maxWait, pollInterval: configuration.pollInterval,
             deliveryDoorbell: deliveryDoorbell, clock: clock)
         let intake = DeferredIntake(
-            store: store, maxRequestBytes: configuration.maxRequestBytes, flusherDoorbell: flusherDoorbell, clock: clock)
+            store: store, routes: configuration.routes, maxRequestBytes: configuration.maxRequestBytes, flusherDoorbell: flusherDoorbell, clock: clock)
         let respondAsync = RespondAsync(intake: intake, results: results, callbacks: callbacks, maxWait: configuration.maxWait)
         let passthrough = Passthrough(
-            client: httpClient, upstreamURL: trimmed(configuration.upstreamURL), apiKey: configuration.upstreamAPIKey,
+            client: httpClient, routes: configuration.routes,
             metering: usage.map { Passthrough.Metering(recorder: $0, prices: configuration.prices, clock: clock) }, logger: logger)
         let deferral = PolicyDeferral(
             policies: configuration.policies, intake: intake, results: results, passthrough: passthrough, store: store,
@@ -131,7 +143,7 @@ public enum Gateway {
         reports.register(on: v1)
         let access = OperatorAccess(adminKeys: configuration.adminKeys, clientKeys: configuration.clientKeys, host: configuration.host)
         let admin = router.group("/admin/v1").add(middleware: AdminAuthMiddleware(access: access))
-        let operations = AdminRoutes(store: store, flusher: flusher, provider: provider, usage: reports, results: results, clock: clock)
+        let operations = AdminRoutes(store: store, flusher: flusher, upstreams: upstreams, usage: reports, results: results, clock: clock)
         operations.register(on: admin)
         ConsoleRoutes(
             operations: operations, store: store,

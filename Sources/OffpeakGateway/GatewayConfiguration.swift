@@ -20,6 +20,9 @@ public struct GatewayConfiguration: Sendable {
     public var webhookSecret: String?
     public var webhookRetryDelays: [Double] = [5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200]
     public var allowPrivateCallbacks = false
+    /// The config file's `upstreams` list; nil when it has none (one upstream, `default`, from
+    /// `OFFPEAK_UPSTREAM_URL` and `OFFPEAK_UPSTREAM_API_KEY`, taking every model).
+    public var upstreamList: [Upstream]?
     /// Marks the console's session cookie `Secure` (set it when the console is reached over HTTPS).
     public var consoleSecureCookie = false
     /// Seconds one callback attempt may take.
@@ -72,6 +75,7 @@ public struct GatewayConfiguration: Sendable {
         configPath = reader.string(forKey: "config")
         if let configPath, !configPath.isEmpty {
             policies = try PolicyFile.load(path: configPath)
+            upstreamList = try UpstreamFile.load(path: configPath)
             if let overrides = try PriceFile.load(path: configPath) { prices = prices.overridden(by: overrides) }
         }
         try validate()
@@ -82,12 +86,12 @@ public struct GatewayConfiguration: Sendable {
             throw Invalid(description: "OFFPEAK_UPSTREAM_URL must be an http(s) URL ending in /v1, not '\(upstreamURL)'")
         }
         guard (0...65535).contains(port) else { throw Invalid(description: "OFFPEAK_PORT must be 0 to 65535") }
-        do {
-            try UpstreamRules.checkWindow(
-                Upstream(name: Upstream.defaultName, url: upstreamURL, apiKey: upstreamAPIKey, completionWindow: completionWindow),
-                label: "OFFPEAK_COMPLETION_WINDOW")
-        } catch {
-            throw Invalid(description: error.description)
+        if upstreamList == nil {
+            do {
+                try UpstreamRules.checkWindow(routes.upstreams[0], label: "OFFPEAK_COMPLETION_WINDOW")
+            } catch {
+                throw Invalid(description: error.description)
+            }
         }
         guard maxAttempts >= 1 else { throw Invalid(description: "OFFPEAK_MAX_ATTEMPTS must be at least 1") }
         guard pollInterval > 0 else { throw Invalid(description: "OFFPEAK_POLL_INTERVAL must be positive") }
@@ -96,6 +100,14 @@ public struct GatewayConfiguration: Sendable {
         guard Set(adminKeys).isDisjoint(with: clientKeys) else {
             throw Invalid(description: "a key is in both OFFPEAK_ADMIN_KEYS and OFFPEAK_API_KEYS: an operator key must not be a client key")
         }
+    }
+
+    /// The upstreams a model is routed to, in order.
+    public var routes: UpstreamRoutes {
+        UpstreamRoutes(
+            upstreamList ?? [
+                Upstream(name: Upstream.defaultName, url: upstreamURL, apiKey: upstreamAPIKey, completionWindow: completionWindow)
+            ])
     }
 
     static func keys(_ list: String) -> [String] {

@@ -8,11 +8,12 @@ import NIOHTTP1
 import OffpeakCore
 
 /// Forwards a call to the provider as it is, with the gateway's key, and relays the answer as it
-/// arrives: bodies stream both ways, so server-sent events reach the client chunk by chunk.
+/// arrives: bodies stream both ways, so server-sent events reach the client chunk by chunk. With
+/// several upstreams, a call goes to the one its model is routed to (contract section 8); a call
+/// that names no model (a `GET`, a file upload) goes to the first.
 struct Passthrough: Sendable {
     let client: HTTPClient
-    let upstreamURL: String
-    let apiKey: String
+    let routes: UpstreamRoutes
     /// Where the calls that answer with token usage are counted; nil counts nothing.
     let metering: Metering?
     let logger: Logger
@@ -27,33 +28,55 @@ struct Passthrough: Sendable {
     /// Headers that belong to one connection, or that the gateway sets itself.
     static let dropped: Set<String> = [
         "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "host",
-        "authorization", "content-length", "offpeak-defer", "offpeak-callback-url", "expect",
+        "authorization", "x-api-key", "content-length", "offpeak-defer", "offpeak-callback-url", "expect",
     ]
 
     static let forwarded = Counter(label: "offpeak_passthrough_requests_total")
     /// Bodies up to this size are read whole for their model before they are sent on; larger ones
-    /// stream, and the call is counted under the model its answer names.
+    /// stream, and the call is counted under the model its answer names. With several upstreams,
+    /// a model call's body is read up to `routingReadLimit` to route it.
     static let modelReadLimit: Int64 = 1 << 20
+    static let routingReadLimit: Int64 = 64 << 20
+
+    /// The upstream's base URL and key on a request to it.
+    static func authorize(_ upstream: inout HTTPClientRequest, for target: Upstream) {
+        switch target.kind {
+        case .openai: upstream.headers.add(name: "Authorization", value: "Bearer \(target.apiKey)")
+        case .anthropic: upstream.headers.add(name: "x-api-key", value: target.apiKey)
+        }
+    }
+
+    static func notRouted(_ model: String) -> OpenAIError {
+        OpenAIError(.badRequest, "No upstream takes the model '\(model)'.", param: "model", code: "model_not_routed")
+    }
 
     func forward(_ request: Request, context: GatewayContext) async throws -> Response {
+        let length = request.headers[.contentLength].flatMap(Int64.init)
+        let modelCall = request.method == .post && UsageRecord.meteredEndpoints.contains(request.uri.path)
+        let routing = routes.upstreams.count > 1
+        // The model a call names: read from its body when it is small enough to keep whole.
+        var requestModel: String?
+        var bytes: ByteBuffer?
+        if modelCall, let length, length <= (routing ? Self.routingReadLimit : metering != nil ? Self.modelReadLimit : 0) {
+            let read = try await request.body.collect(upTo: Int(length))
+            requestModel = (try? JSONObjectView(Array(buffer: read)))?.string("model")
+            bytes = read
+        }
+        var target = routes.upstreams[0]
+        if routing, let requestModel {
+            guard let routed = routes.route(model: requestModel) else { throw Self.notRouted(requestModel) }
+            target = routed
+        }
         // `/v1/chat/completions?x` → `{upstream}/chat/completions?x`
-        let path = request.uri.path.dropFirst("/v1".count)
-        var url = upstreamURL + path
+        var url = Gateway.trimmed(target.url) + request.uri.path.dropFirst("/v1".count)
         if let query = request.uri.query, !query.isEmpty { url += "?" + query }
         var upstream = HTTPClientRequest(url: url)
         upstream.method = HTTPMethod(rawValue: request.method.rawValue)
         for field in request.headers where !Self.dropped.contains(field.name.canonicalName) {
             upstream.headers.add(name: field.name.rawName, value: field.value)
         }
-        upstream.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
-        let length = request.headers[.contentLength].flatMap(Int64.init)
-        // The model a metered call names: read from its body when it is small enough to keep whole.
-        var requestModel: String?
-        if metering != nil, request.method == .post, UsageRecord.meteredEndpoints.contains(request.uri.path),
-            let length, length <= Self.modelReadLimit
-        {
-            let bytes = try await request.body.collect(upTo: Int(length))
-            requestModel = (try? JSONObjectView(Array(buffer: bytes)))?.string("model")
+        Self.authorize(&upstream, for: target)
+        if let bytes {
             upstream.body = .bytes(bytes)
         } else if length != 0, request.method != .get, request.method != .head {
             upstream.body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
@@ -75,7 +98,7 @@ struct Passthrough: Sendable {
         let meter = metering.flatMap { metering -> CallMeter? in
             guard request.method == .post, UsageRecord.meteredEndpoints.contains(request.uri.path) else { return nil }
             return CallMeter(
-                metering: metering, owner: context.owner, endpoint: request.uri.path, requestModel: requestModel,
+                metering: metering, owner: context.owner, upstream: target.name, endpoint: request.uri.path, requestModel: requestModel,
                 statusCode: Int(response.status.code), contentType: response.headers.first(name: "content-type"))
         }
         return Response(
@@ -93,12 +116,16 @@ struct Passthrough: Sendable {
     }
 
     /// One whole real-time answer (for a deferred call that falls back): `POST {upstream}{path}`
-    /// with `body`, the answer read in full (up to 64 MiB).
-    func fetch(path: String, body: [UInt8]) async throws -> (status: Int, requestID: String?, body: [UInt8]) {
-        var upstream = HTTPClientRequest(url: upstreamURL + path.dropFirst("/v1".count))
+    /// with `body` at the upstream named (the request's), the answer read in full (up to 64 MiB).
+    func fetch(upstream name: String, path: String, body: [UInt8]) async throws -> (status: Int, requestID: String?, body: [UInt8]) {
+        guard let target = routes.named(name) else {
+            throw OpenAIError(
+                .badGateway, "The request's upstream '\(name)' is not configured.", type: "upstream_error", code: "upstream_unreachable")
+        }
+        var upstream = HTTPClientRequest(url: Gateway.trimmed(target.url) + path.dropFirst("/v1".count))
         upstream.method = .POST
         upstream.headers.add(name: "Content-Type", value: "application/json")
-        upstream.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
+        Self.authorize(&upstream, for: target)
         upstream.body = .bytes(body)
         Self.forwarded.increment()
         do {
@@ -116,15 +143,20 @@ struct Passthrough: Sendable {
 struct CallMeter {
     let metering: Passthrough.Metering
     let owner: String
+    let upstream: String
     let endpoint: String
     let requestModel: String?
     let statusCode: Int
     var answer: AnswerMeter
     private var recorded = false
 
-    init(metering: Passthrough.Metering, owner: String, endpoint: String, requestModel: String?, statusCode: Int, contentType: String?) {
+    init(
+        metering: Passthrough.Metering, owner: String, upstream: String, endpoint: String, requestModel: String?, statusCode: Int,
+        contentType: String?
+    ) {
         self.metering = metering
         self.owner = owner
+        self.upstream = upstream
         self.endpoint = endpoint
         self.requestModel = requestModel
         self.statusCode = statusCode
@@ -137,7 +169,7 @@ struct CallMeter {
         answer.finish()
         metering.recorder.record(
             .passthrough(
-                owner: owner, endpoint: endpoint, model: requestModel ?? answer.model ?? "unknown", statusCode: statusCode,
+                owner: owner, upstream: upstream, endpoint: endpoint, model: requestModel ?? answer.model ?? "unknown", statusCode: statusCode,
                 usage: answer.usage, prices: metering.prices, now: metering.clock.now()))
     }
 }

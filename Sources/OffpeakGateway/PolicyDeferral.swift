@@ -46,8 +46,10 @@ struct PolicyDeferral: Sendable {
             return try await passthrough.forward(replay, context: context)
         }
         let call: DeferredIntake.Validated
+        let upstream: Upstream
         do {
             call = try intake.validate(body, streams: .strip)
+            upstream = try intake.route(call, endpoint: endpoint)
         } catch {
             guard rule.undeferrable == .passthrough else { throw error }
             return try await passthrough.forward(replay, context: context)
@@ -57,7 +59,7 @@ struct PolicyDeferral: Sendable {
             return try await passthrough.forward(replay, context: context)
         }
         let committed = try await intake.commit(
-            call, owner: context.owner, endpoint: endpoint, callbackURL: nil,
+            call, upstream: upstream, owner: context.owner, endpoint: endpoint, callbackURL: nil,
             idempotencyKey: try intake.idempotencyKey(request), policy: rule.name)
         Self.held.increment()
         return try await hold(committed.request, rule: rule, streaming: call.streaming, body: call.body, context: context)
@@ -121,7 +123,7 @@ struct PolicyDeferral: Sendable {
     {
         Self.fallbacks.increment()
         logger.info("deadline reached: answering from real time", metadata: ["request": "\(request.id)", "reason": "\(reason)"])
-        let answer = try await passthrough.fetch(path: request.endpoint, body: body)
+        let answer = try await passthrough.fetch(upstream: request.upstream, path: request.endpoint, body: body)
         let response = StoredResponse(statusCode: answer.status, requestID: answer.requestID, body: answer.body)
         let finish = RequestFinish.realtime(
             response, reason: reason, hasCallback: request.callbackURL != nil, model: request.model, prices: prices)

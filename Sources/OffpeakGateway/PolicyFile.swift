@@ -35,7 +35,7 @@ public enum PolicyFile {
             throw Invalid(description: "\(source) must be a mapping with a `policies` list")
         }
         for key in document.keys where !topLevelKeys.contains(key) {
-            throw Invalid(description: "\(source): unknown top-level key `\(key)` (policies and prices are read)")
+            throw Invalid(description: "\(source): unknown top-level key `\(key)` (policies, prices and upstreams are read)")
         }
         // The prices are read by `PriceFile`, which keeps the order of their globs.
         guard let list = (document["policies"] ?? [Any]()) as? [Any] else {
@@ -53,7 +53,7 @@ public enum PolicyFile {
         return DeferralPolicies(rules: rules)
     }
 
-    static let topLevelKeys: Set<String> = ["policies", "prices"]
+    static let topLevelKeys: Set<String> = ["policies", "prices", "upstreams"]
     static let ruleKeys: Set<String> = ["name", "match", "action", "hold", "deadline", "fallback", "stream", "undeferrable"]
     static let matchKeys: Set<String> = ["keys", "models", "paths", "headers"]
 

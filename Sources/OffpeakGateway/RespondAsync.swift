@@ -13,8 +13,9 @@ struct RespondAsync: Sendable {
 
     func accept(_ request: Request, context: GatewayContext, endpoint: String, prefer: PreferHeader) async throws -> Response {
         let call = try intake.validate(try await intake.read(request), streams: .refuse)
+        let upstream = try intake.route(call, endpoint: endpoint)
         let committed = try await intake.commit(
-            call, owner: context.owner, endpoint: endpoint, callbackURL: try await callbackURL(request),
+            call, upstream: upstream, owner: context.owner, endpoint: endpoint, callbackURL: try await callbackURL(request),
             idempotencyKey: try intake.idempotencyKey(request), policy: nil)
         let accepted = committed.request
         if let wait = prefer.wait, wait > 0, !accepted.status.isTerminal {

@@ -26,6 +26,10 @@ public enum UpstreamFile {
         "name", "kind", "url", "api_key_env", "models", "completion_window", "max_lines", "max_bytes", "max_line_bytes", "flex",
     ]
 
+    public static func load(path: String) throws -> [Upstream]? {
+        try parse(try ConfigFileText.read(path), source: path)
+    }
+
     /// The upstreams `text` lists, or nil when it has no `upstreams` section.
     public static func parse(
         _ text: String, source: String = "the config file", environment: [String: String] = ProcessInfo.processInfo.environment

@@ -33,7 +33,7 @@ import Testing
         #expect(upstreams.map(\.name) == ["dashscope", "openai", "anthropic"])
         let dashscope = upstreams[0]
         #expect(dashscope.apiKey == "sk-ds" && dashscope.completionWindow == "72h" && dashscope.limits.maxLines == 20000)
-        #expect(dashscope.limits.maxBytes == 500 * 1_048_576, "limits not given are the provider's")
+        #expect(dashscope.limits.maxBytes == 500_000_000, "limits not given are the provider's")
         #expect(upstreams[1].completionWindow == "24h" && upstreams[1].flex)
         #expect(upstreams[2].kind == .anthropic && upstreams[2].completionWindow == nil && upstreams[2].limits.maxLines == 100_000)
         let routes = UpstreamRoutes(upstreams)

@@ -23,9 +23,10 @@ public struct Upstream: Sendable, Equatable, CustomStringConvertible {
         }
 
         /// OpenAI's and DashScope's: 50,000 lines, 500 MB a file, 6 MB a line.
-        public static let openAI = Limits(maxLines: 50_000, maxBytes: 500 * 1_048_576, maxLineBytes: 6 * 1_048_576)
+        public static let openAI = Limits(
+            maxLines: FlushPolicy.providerMaxRequests, maxBytes: FlushPolicy.providerMaxBytes, maxLineBytes: 6_000_000)
         /// Anthropic's: 100,000 requests or 256 MB a batch.
-        public static let anthropic = Limits(maxLines: 100_000, maxBytes: 256 * 1_048_576, maxLineBytes: 256 * 1_048_576)
+        public static let anthropic = Limits(maxLines: 100_000, maxBytes: 256_000_000, maxLineBytes: 256_000_000)
 
         public static func defaults(for kind: Kind) -> Limits { kind == .anthropic ? .anthropic : .openAI }
     }
@@ -90,5 +91,32 @@ public struct UpstreamRoutes: Sendable, Equatable {
 
     public func named(_ name: String) -> Upstream? {
         upstreams.first { $0.name == name }
+    }
+}
+
+/// Why a deferred call cannot go to any upstream's batches.
+public enum RoutingRefusal: Error, Sendable, Equatable {
+    /// No upstream's `models` globs match the model.
+    case modelNotRouted(model: String)
+    /// The upstream the model is routed to does not batch this endpoint.
+    case endpointNotBatchable(endpoint: String, upstream: String)
+}
+
+extension Upstream {
+    /// The endpoints whose calls this upstream takes in batches. Anthropic's Message Batches serve
+    /// `/v1/messages` only, and not yet through Offpeak.
+    public var batchableEndpoints: [String] {
+        kind == .openai ? BatchEndpoints.deferrable : []
+    }
+}
+
+extension UpstreamRoutes {
+    /// The upstream whose batches a deferred call to `endpoint` for `model` goes in.
+    public func batchUpstream(model: String, endpoint: String) -> Result<Upstream, RoutingRefusal> {
+        guard let upstream = route(model: model) else { return .failure(.modelNotRouted(model: model)) }
+        guard upstream.batchableEndpoints.contains(endpoint) else {
+            return .failure(.endpointNotBatchable(endpoint: endpoint, upstream: upstream.name))
+        }
+        return .success(upstream)
     }
 }

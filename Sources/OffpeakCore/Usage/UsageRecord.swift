@@ -92,12 +92,13 @@ extension UsageRecord {
     /// what it used (a stream without a final `usage` chunk) has unknown tokens and no cost: it
     /// is reported among the unpriced requests, never as free.
     public static func passthrough(
-        owner: String, endpoint: String, model: String, statusCode: Int, usage: TokenUsage?, prices: PriceTable, now: Timestamp
+        owner: String, upstream: String = defaultUpstream, endpoint: String, model: String, statusCode: Int, usage: TokenUsage?,
+        prices: PriceTable, now: Timestamp
     ) -> UsageRecord {
         let completed = (200..<300).contains(statusCode)
         let cost = completed && usage == nil ? nil : Cost(usage: usage, model: model, lane: .realtime, completed: completed, prices: prices)
         return UsageRecord(
-            requestID: Identifier.call(), lane: .realtime, owner: owner, model: model, endpoint: endpoint,
+            requestID: Identifier.call(), lane: .realtime, owner: owner, upstream: upstream, model: model, endpoint: endpoint,
             endedAt: Int64(now.rounded(.down)), completed: completed, usage: usage, cost: cost)
     }
 }

@@ -8,6 +8,8 @@ import Synchronization
 /// requests, streams their JSONL to the provider, creates the batch, and hands it to the poller.
 public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
     public struct Configuration: Sendable {
+        /// The flush policy of a single upstream (`init(store:provider:…)`); with several, each
+        /// upstream's own (`BatchUpstreams`).
         public var policy: FlushPolicy
         public var completionWindow: String
         /// How often the queue is looked at when nothing rings.
@@ -38,7 +40,7 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
 
 
     private let store: any BatchQueue
-    private let provider: any BatchProvider
+    private let upstreams: BatchUpstreams
     private let configuration: Configuration
     private let clock: Clock
     private let logger: Logger
@@ -49,12 +51,23 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
     /// uploads (down, or misconfigured) must not have the same requests claimed in a tight loop.
     private let heldBack = Mutex<[GroupKey: (until: Timestamp, failures: Int)]>([:])
 
-    public init(
+    /// One upstream (`default`), flushed by `configuration.policy`.
+    public convenience init(
         store: any BatchQueue, provider: any BatchProvider, configuration: Configuration, clock: Clock,
         logger: Logger, doorbell: Doorbell = Doorbell(), onSubmitted: @escaping @Sendable () -> Void = {}
     ) {
+        self.init(
+            store: store,
+            upstreams: .single(provider, policy: configuration.policy, completionWindow: configuration.completionWindow),
+            configuration: configuration, clock: clock, logger: logger, doorbell: doorbell, onSubmitted: onSubmitted)
+    }
+
+    public init(
+        store: any BatchQueue, upstreams: BatchUpstreams, configuration: Configuration, clock: Clock,
+        logger: Logger, doorbell: Doorbell = Doorbell(), onSubmitted: @escaping @Sendable () -> Void = {}
+    ) {
         self.store = store
-        self.provider = provider
+        self.upstreams = upstreams
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
@@ -121,14 +134,18 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
                 nextDue = min(nextDue ?? until, until)
                 continue
             }
-            guard let trigger = configuration.policy.trigger(for: backlog, now: now) else {
-                let due = configuration.policy.dueAt(backlog)
+            guard let policy = upstreams.target(backlog.key.upstream)?.policy else {
+                logger.error("requests wait for an upstream that is not configured", metadata: ["group": "\(backlog.key)"])
+                continue
+            }
+            guard let trigger = policy.trigger(for: backlog, now: now) else {
+                let due = policy.dueAt(backlog)
                 nextDue = min(nextDue ?? due, due)
                 continue
             }
             // A large backlog may fill several files; a file that would be small waits for age.
             var first = true
-            while first || configuration.policy.trigger(for: backlog, now: now) != nil {
+            while first || policy.trigger(for: backlog, now: now) != nil {
                 first = false
                 guard case .sent(let batch) = try await flushFile(of: backlog.key, trigger: trigger.rawValue, now: now) else { break }
                 backlog.count -= batch.requestCount
@@ -162,8 +179,8 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
 
     /// Claims one file of the group's queue (within the policy's limits) and submits it.
     private func flushFile(of key: GroupKey, trigger: String, now: Timestamp) async throws -> FileFlush {
-        guard let batch = try await store.claimBatch(
-            id: Identifier.batch(), group: key, policy: configuration.policy, now: now, lease: leases.fresh())
+        guard let policy = upstreams.target(key.upstream)?.policy,
+            let batch = try await store.claimBatch(id: Identifier.batch(), group: key, policy: policy, now: now, lease: leases.fresh())
         else { return .empty }
         logger.info(
             "flushing group",
@@ -200,16 +217,23 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
     }
 
     private func submitHeld(_ batch: BatchRecord, recovering: Bool) async -> Bool {
-        var metadata: Logger.Metadata = ["batch": "\(batch.id)", "model": "\(batch.model)"]
+        var metadata: Logger.Metadata = ["batch": "\(batch.id)", "model": "\(batch.model)", "upstream_name": "\(batch.upstream)"]
+        guard let target = upstreams.target(batch.upstream) else {
+            // Its upstream was taken out of the configuration: the batch waits (nothing is lost) until it is back.
+            logger.error("batch waits for an upstream that is not configured", metadata: metadata)
+            try? await store.setAside(batchID: batch.id, holder: leases.holder, retryAt: clock.now() + Self.resumeInterval)
+            return true
+        }
+        let provider = target.provider
         var machine = BatchSubmission(retryDelay: Self.resumeInterval)
         var action = machine.start(inputFileID: batch.inputFileID, recovering: recovering)
         while true {
             do {
                 switch action {
                 case .lookUpstream:
-                    action = machine.lookedUp(try await findUpstream(batch))
+                    action = machine.lookedUp(try await findUpstream(batch, provider))
                 case .upload:
-                    let fileID = try await upload(batch)
+                    let fileID = try await upload(batch, provider)
                     metadata["input_file"] = "\(fileID)"
                     action = machine.uploaded(fileID: fileID)
                 case .recordUpload(let fileID):
@@ -219,7 +243,7 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
                     action = machine.leaseRenewed(stillHeld: try await leases.renew(batch.id))
                 case .create(let fileID):
                     let request = CreateBatchRequest(
-                        inputFileID: fileID, endpoint: batch.endpoint, completionWindow: configuration.completionWindow,
+                        inputFileID: fileID, endpoint: batch.endpoint, completionWindow: target.completionWindow ?? "24h",
                         metadata: batch.upstreamMetadata)
                     let upstream = try await configuration.retry.run(clock: clock, onRetry: retryLogger("create", metadata)) {
                         () async throws(ProviderError) in try await provider.createBatch(request)
@@ -262,7 +286,7 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
         }
     }
 
-    private func findUpstream(_ batch: BatchRecord) async throws -> UpstreamBatch? {
+    private func findUpstream(_ batch: BatchRecord, _ provider: any BatchProvider) async throws -> UpstreamBatch? {
         guard batch.inputFileID != nil else { return nil }
         let recent = try await configuration.retry.run(clock: clock) { () async throws(ProviderError) in
             try await provider.recentBatches(limit: 100)
@@ -270,7 +294,7 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
         return recent.first { $0.metadata[BatchRecord.metadataKey] == batch.id }
     }
 
-    private func upload(_ batch: BatchRecord) async throws -> String {
+    private func upload(_ batch: BatchRecord, _ provider: any BatchProvider) async throws -> String {
         let store = self.store
         let batchID = batch.id
         let makeReader: @Sendable () -> ChunkReader = {

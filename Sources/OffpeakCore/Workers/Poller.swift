@@ -30,7 +30,7 @@ public final class Poller<Clock: WorkerClock>: Service {
     }
 
     private let store: any LiveBatches
-    private let provider: any BatchProvider
+    private let upstreams: BatchUpstreams
     private let configuration: Configuration
     private let clock: Clock
     private let logger: Logger
@@ -38,12 +38,22 @@ public final class Poller<Clock: WorkerClock>: Service {
     private let onTerminal: @Sendable ([SettledRequest]) async -> Void
     private let leases: LeaseKeeper<Clock>
 
-    public init(
+    /// One upstream (`default`).
+    public convenience init(
         store: any LiveBatches, provider: any BatchProvider, configuration: Configuration, clock: Clock,
         logger: Logger, doorbell: Doorbell = Doorbell(), onTerminal: @escaping @Sendable ([SettledRequest]) async -> Void
     ) {
+        self.init(
+            store: store, upstreams: .single(provider, policy: FlushPolicy(), completionWindow: nil), configuration: configuration,
+            clock: clock, logger: logger, doorbell: doorbell, onTerminal: onTerminal)
+    }
+
+    public init(
+        store: any LiveBatches, upstreams: BatchUpstreams, configuration: Configuration, clock: Clock,
+        logger: Logger, doorbell: Doorbell = Doorbell(), onTerminal: @escaping @Sendable ([SettledRequest]) async -> Void
+    ) {
         self.store = store
-        self.provider = provider
+        self.upstreams = upstreams
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
@@ -101,6 +111,9 @@ public final class Poller<Clock: WorkerClock>: Service {
         guard let upstreamID = batch.upstreamID else { return }
         let metadata: Logger.Metadata = ["batch": "\(batch.id)", "upstream": "\(upstreamID)"]
         do {
+            guard let provider = upstreams.target(batch.upstream)?.provider else {
+                throw UnknownUpstream(name: batch.upstream)
+            }
             let upstream = try await provider.batch(id: upstreamID)
             guard upstream.isTerminal else {
                 if upstream.status != batch.upstreamStatus {
@@ -124,6 +137,7 @@ public final class Poller<Clock: WorkerClock>: Service {
 
     /// Applies the outcome of an ended batch to each request it held (contract section 3).
     public func collect(_ batch: BatchRecord, _ upstream: UpstreamBatch) async throws {
+        guard let provider = upstreams.target(batch.upstream)?.provider else { throw UnknownUpstream(name: batch.upstream) }
         let members = try await store.pendingMembers(batchID: batch.id)
         let cancelled = try await store.operatorCancel(batchID: batch.id)
         let rules = configuration.rules
@@ -203,4 +217,11 @@ private actor SeenIDs {
 private actor SettledCount {
     var count = 0
     func add(_ value: Int) { count += value }
+}
+
+/// A batch whose upstream is not in the configuration (taken out while the batch ran): it is
+/// polled again later, and collected once the upstream is back.
+struct UnknownUpstream: Error, CustomStringConvertible {
+    let name: String
+    var description: String { "upstream '\(name)' is not configured" }
 }

@@ -128,13 +128,14 @@ final class Cluster: Sendable {
 }
 
 typealias UpstreamBatchFile = (
-    id: String, status: String, customIDs: [String], models: Set<String>, name: String, endpoint: String, urls: Set<String>
+    id: String, status: String, customIDs: [String], models: Set<String>, name: String, endpoint: String, urls: Set<String>,
+    window: String
 )
 
 /// Every batch a simulator (`upstream`: its base URL ending in /v1) was given, with the custom_ids
 /// and models of its input file, and the name it carries for the provider's console.
-func upstreamBatches(_ upstream: String) async throws -> [UpstreamBatchFile] {
-    let headers = [("Authorization", "Bearer sk-upstream")]
+func upstreamBatches(_ upstream: String, key: String = "sk-upstream") async throws -> [UpstreamBatchFile] {
+    let headers = [("Authorization", "Bearer \(key)")]
     var result: [UpstreamBatchFile] = []
     var after: String?
     repeat {
@@ -154,7 +155,10 @@ func upstreamBatches(_ upstream: String) async throws -> [UpstreamBatchFile] {
             }
             let name = (batch["metadata"] as? [String: Any])?["ds_name"] as? String ?? ""
             result.append(
-                (batch["id"] as? String ?? "", batch["status"] as? String ?? "", ids, models, name, batch["endpoint"] as? String ?? "", urls))
+                (
+                    batch["id"] as? String ?? "", batch["status"] as? String ?? "", ids, models, name, batch["endpoint"] as? String ?? "",
+                    urls, batch["completion_window"] as? String ?? ""
+                ))
         }
         after = (page["has_more"] as? Bool == true) ? data.last?["id"] as? String : nil
     } while after != nil
