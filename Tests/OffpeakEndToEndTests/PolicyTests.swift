@@ -75,6 +75,22 @@ import Testing
                 "OFFPEAK_UPSTREAM_API_KEY": "sk", "OFFPEAK_UPSTREAM_URL": "https://api.openai.com/v1", "OFFPEAK_COMPLETION_WINDOW": "72h",
             ])
         #expect(window.status == 2 && window.output.contains("'72h' is not a window this provider takes (OpenAI takes only 24h)"), "\(window.output)")
+
+        let upstreams = try #require(
+            try Self.settings(
+                """
+                upstreams:
+                  - name: dashscope
+                    url: https://dashscope-intl.aliyuncs.com/compatible-mode/v1
+                    api_key_env: OFFPEAK_TEST_DASHSCOPE_KEY
+                    models: ["qwen-*"]
+                    completion_window: 72h
+                """)["OFFPEAK_CONFIG"])
+        let listed = try offpeak(["policies", "--config", upstreams], environment: ["OFFPEAK_TEST_DASHSCOPE_KEY": "sk-ds-secret"])
+        #expect(listed.status == 0 && listed.output.contains("1. dashscope (openai, https://dashscope-intl.aliyuncs.com/compatible-mode/v1, key from $OFFPEAK_TEST_DASHSCOPE_KEY, models qwen-*, window 72h"), "\(listed.output)")
+        #expect(!listed.output.contains("sk-ds-secret"), "the key is never printed")
+        let missingKey = try offpeak(["serve", "--port", "0"], environment: ["OFFPEAK_CONFIG": upstreams])
+        #expect(missingKey.status == 2 && missingKey.output.contains("upstream 1 (dashscope): `api_key_env` names $OFFPEAK_TEST_DASHSCOPE_KEY, which is not set or empty"), "\(missingKey.output)")
     }
 
     @Test func theOfficialSDKWithNoHeadersGetsBatchAnswersPlainAndStreamed() async throws {
