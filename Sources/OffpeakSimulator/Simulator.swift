@@ -45,6 +45,7 @@ public enum Simulator {
         let router = Router()
         router.add(middleware: SimulatorAuthMiddleware(apiKey: configuration.apiKey))
         SimulatorRoutes(state: state, configuration: configuration).register(on: router)
+        SimulatorAnthropicRoutes(state: state, configuration: configuration).register(on: router)
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "offpeak-simulator"),
@@ -56,11 +57,13 @@ public enum Simulator {
 
 struct SimulatorAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let apiKey: String?
+    static var anthropicKey: HTTPField.Name { HTTPField.Name("x-api-key")! }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.uri.path.hasPrefix("/v1/") else { return try await next(request, context) }
+        // OpenAI's `Authorization: Bearer`, or Anthropic's `x-api-key`.
         let header = request.headers[.authorization] ?? ""
-        let key = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : ""
+        let key = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : request.headers[Self.anthropicKey] ?? ""
         if key.isEmpty || (apiKey != nil && key != apiKey) {
             return SimulatorResponses.error(401, "Incorrect API key provided.", type: "invalid_request_error", code: "invalid_api_key")
         }

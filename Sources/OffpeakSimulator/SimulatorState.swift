@@ -27,25 +27,26 @@ actor SimulatorState {
 
     private let batchDelay: Double
     private var files: [String: StoredFile] = [:]
-    private var batches: [String: SimulatedBatch] = [:]
-    private var batchOrder: [String] = []
+    var batches: [String: SimulatedBatch] = [:]
+    var batchOrder: [String] = []
     private var faults: [Endpoint: EndpointFault] = [:]
     /// Executions per custom_id, for markers with `times`.
     private var executions: [String: Int] = [:]
     private var batchFaultsSeen: [String: Int] = [:]
     private var counter = 0
     private(set) var realtimeCalls = 0
+    var batchDelayValue: Double { batchDelay }
 
     init(batchDelay: Double) {
         self.batchDelay = batchDelay
     }
 
-    private func nextID(_ prefix: String) -> String {
+    func nextID(_ prefix: String) -> String {
         counter += 1
         return prefix + String(format: "%08x", counter) + String(UInt32.random(in: 0...UInt32.max), radix: 36)
     }
 
-    private var now: Double { Date().timeIntervalSince1970 }
+    var now: Double { Date().timeIntervalSince1970 }
 
     // MARK: Faults
 
@@ -133,7 +134,7 @@ actor SimulatorState {
     }
 
     /// The batch with this id, validating its file on first sight; its clock starts then.
-    private func batch(_ id: String) -> SimulatedBatch? {
+    func batch(_ id: String) -> SimulatedBatch? {
         if let batch = batches[id] { return batch }
         guard let pending = pendingBatches.removeValue(forKey: id), let file = files[pending.inputFileID] else { return nil }
         let (lines, errors) = validate(file.bytes, endpoint: pending.endpoint)
@@ -246,7 +247,7 @@ actor SimulatorState {
         ])
     }
 
-    private func settle(_ batch: SimulatedBatch) {
+    func settle(_ batch: SimulatedBatch) {
         let (status, due) = batch.status(at: now)
         guard let due else { return }
         let executed = batch.executedCount(endingAs: status, at: due)
@@ -255,10 +256,15 @@ actor SimulatorState {
         var completed = 0
         var failed = 0
         // Results come back in an order other than the input's, as real providers' may.
+        let anthropic = batch.endpoint == SimulatedAnthropic.endpoint
         for (index, line) in batch.lines.enumerated().reversed() {
             let lineID = nextID("batch_req_")
             guard index < executed else {
                 let code = status == "expired" ? "batch_expired" : "batch_cancelled"
+                if anthropic {
+                    errors += SimulatedAnthropic.resultLine(customID: line.customID, notRun: code)
+                    continue
+                }
                 let error: [String: Any] = [
                     "id": lineID, "custom_id": line.customID, "response": NSNull(),
                     "error": ["code": code, "message": "This request was not executed before the batch \(status)."],
@@ -277,16 +283,20 @@ actor SimulatorState {
             }
             executions[line.customID, default: 0] += 1
             if omit { continue }
+            if statusCode == 200 { completed += 1 } else { failed += 1 }
+            if anthropic {
+                let text = SimulatedAnthropic.resultLine(customID: line.customID, status: statusCode, body: line.body)
+                if statusCode == 200 { output += text } else { errors += text }
+                continue
+            }
             let body: [String: Any]
             if statusCode == 200 {
                 body = SimulatedEndpoints.result(endpoint: batch.endpoint, body: line.body)
-                completed += 1
             } else {
                 body = SimulatedModel.errorObject(
                     status: statusCode, message: "Simulated failure with status \(statusCode)",
                     type: statusCode == 429 ? "rate_limit_error" : statusCode >= 500 ? "server_error" : "invalid_request_error",
                     code: "simulated_\(statusCode)")
-                failed += 1
             }
             let object: [String: Any] = [
                 "id": lineID, "custom_id": line.customID,
@@ -295,6 +305,12 @@ actor SimulatorState {
             ]
             let text = Array((SimulatedModel.json(object) + "\n").utf8)
             if statusCode == 200 { output += text } else { errors += text }
+        }
+        if anthropic {
+            // One results file, every request in it, as Anthropic's results_url serves.
+            let results = addFile(filename: "\(batch.id)_results.jsonl", purpose: "batch_output", bytes: output + errors).id
+            batch.end(as: status, at: due, outputFileID: results, errorFileID: nil, completed: completed, failed: failed)
+            return
         }
         let outputID = output.isEmpty ? nil : addFile(filename: "\(batch.id)_output.jsonl", purpose: "batch_output", bytes: output).id
         let errorID = errors.isEmpty ? nil : addFile(filename: "\(batch.id)_error.jsonl", purpose: "batch_output", bytes: errors).id
