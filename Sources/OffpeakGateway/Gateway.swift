@@ -81,13 +81,18 @@ public enum Gateway {
         return app
     }
 
-    /// Each upstream's batch client, and the flush policy within its limits. Anthropic's Message
-    /// Batches are not served yet: an Anthropic upstream takes passthrough calls only.
+    /// Each upstream's batch client (file batches, or Anthropic's Message Batches), and the flush
+    /// policy within its limits.
     static func batchUpstreams(_ configuration: GatewayConfiguration, httpClient: HTTPClient) -> BatchUpstreams {
         var targets: [String: BatchUpstreams.Target] = [:]
-        for upstream in configuration.routes.upstreams where upstream.kind == .openai {
+        for upstream in configuration.routes.upstreams {
+            let provider: any BatchProvider =
+                switch upstream.kind {
+                case .openai: HTTPBatchProvider(client: httpClient, baseURL: upstream.url, apiKey: upstream.apiKey)
+                case .anthropic: AnthropicBatchProvider(client: httpClient, baseURL: upstream.url, apiKey: upstream.apiKey)
+                }
             targets[upstream.name] = BatchUpstreams.Target(
-                provider: HTTPBatchProvider(client: httpClient, baseURL: upstream.url, apiKey: upstream.apiKey),
+                provider: provider,
                 policy: BatchUpstreams.policy(configuration.flush, within: upstream.limits), completionWindow: upstream.completionWindow)
         }
         return BatchUpstreams(targets)
@@ -128,7 +133,7 @@ public enum Gateway {
             }
         }
         let v1 = router.group("/v1").add(middleware: ClientAuthMiddleware(keys: configuration.clientKeys))
-        for endpoint in BatchEndpoints.deferrable {
+        for endpoint in BatchEndpoints.all {
             v1.post(RouterPath(String(endpoint.dropFirst("/v1/".count)))) { request, context in
                 let prefer = PreferHeader(request.headers[values: .prefer])
                 if prefer.respondAsync {

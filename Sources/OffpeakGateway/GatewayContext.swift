@@ -26,6 +26,8 @@ public struct GatewayContext: RequestContext {
 struct ClientAuthMiddleware: RouterMiddleware {
     typealias Context = GatewayContext
     let keyHashes: Set<String>
+    /// Anthropic's SDKs present the key as `x-api-key`.
+    static let anthropicKey = HTTPField.Name("x-api-key")!
 
     init(keys: [String]) {
         keyHashes = Set(keys.map(GatewayContext.owner(ofKey:)))
@@ -35,7 +37,7 @@ struct ClientAuthMiddleware: RouterMiddleware {
         guard !keyHashes.isEmpty, request.uri.path.hasPrefix("/v1/") || request.uri.path == "/v1" else {
             return try await next(request, context)
         }
-        guard let token = request.bearerToken else {
+        guard let token = request.bearerToken ?? request.headers[Self.anthropicKey] else {
             throw OpenAIError(
                 .unauthorized, "You didn't provide an API key. Provide it as 'Authorization: Bearer YOUR_KEY'.",
                 code: "missing_api_key")

@@ -28,12 +28,19 @@ public struct CreateBatchRequest: Sendable {
     public var endpoint: String
     public var completionWindow: String
     public var metadata: [String: String]
+    /// The batch's JSONL, read again from the store, for a provider that takes the requests in
+    /// the create call itself (Anthropic's Message Batches) instead of an uploaded file.
+    public var source: (@Sendable () -> ChunkReader)?
 
-    public init(inputFileID: String, endpoint: String, completionWindow: String, metadata: [String: String]) {
+    public init(
+        inputFileID: String, endpoint: String, completionWindow: String, metadata: [String: String],
+        source: (@Sendable () -> ChunkReader)? = nil
+    ) {
         self.inputFileID = inputFileID
         self.endpoint = endpoint
         self.completionWindow = completionWindow
         self.metadata = metadata
+        self.source = source
     }
 }
 

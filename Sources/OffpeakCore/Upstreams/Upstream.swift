@@ -103,10 +103,9 @@ public enum RoutingRefusal: Error, Sendable, Equatable {
 }
 
 extension Upstream {
-    /// The endpoints whose calls this upstream takes in batches. Anthropic's Message Batches serve
-    /// `/v1/messages` only, and not yet through Offpeak.
+    /// The endpoints whose calls this upstream takes in batches.
     public var batchableEndpoints: [String] {
-        kind == .openai ? BatchEndpoints.deferrable : []
+        kind == .openai ? BatchEndpoints.deferrable : BatchEndpoints.anthropic
     }
 }
 

@@ -244,7 +244,7 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
                 case .create(let fileID):
                     let request = CreateBatchRequest(
                         inputFileID: fileID, endpoint: batch.endpoint, completionWindow: target.completionWindow ?? "24h",
-                        metadata: batch.upstreamMetadata)
+                        metadata: batch.upstreamMetadata, source: fileReader(batch))
                     let upstream = try await configuration.retry.run(clock: clock, onRetry: retryLogger("create", metadata)) {
                         () async throws(ProviderError) in try await provider.createBatch(request)
                     }
@@ -294,13 +294,18 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
         return recent.first { $0.metadata[BatchRecord.metadataKey] == batch.id }
     }
 
-    private func upload(_ batch: BatchRecord, _ provider: any BatchProvider) async throws -> String {
+    /// Reads the batch's JSONL from the store, from its first line, each time it is called.
+    private func fileReader(_ batch: BatchRecord) -> @Sendable () -> ChunkReader {
         let store = self.store
         let batchID = batch.id
-        let makeReader: @Sendable () -> ChunkReader = {
+        return {
             let cursor = LineCursor(store: store, batchID: batchID)
             return { try await cursor.next() }
         }
+    }
+
+    private func upload(_ batch: BatchRecord, _ provider: any BatchProvider) async throws -> String {
+        let makeReader = fileReader(batch)
         return try await configuration.retry.run(clock: clock, onRetry: retryLogger("upload", ["batch": "\(batch.id)"])) {
             () async throws(ProviderError) in
             try await provider.uploadBatchFile(filename: "\(batch.id).jsonl", size: batch.fileBytes, makeReader: makeReader)

@@ -21,8 +21,10 @@ final class Cluster: Sendable {
         "OFFPEAK_LEASE": "2",
     ]
 
+    /// `config`, given the simulator's base URL (ending in /v1), writes the gateway's config file.
     init(
-        name: String, batchDelay: Double = 0.5, simulatorArguments: [String] = [], gateway settings: [String: String] = [:]
+        name: String, batchDelay: Double = 0.5, simulatorArguments: [String] = [], gateway settings: [String: String] = [:],
+        config: ((String) -> String)? = nil
     ) async throws {
         simulator = try await OffpeakProcess(
             arguments: ["simulate", "--port", "0", "--batch-delay", String(batchDelay), "--api-key", "sk-upstream"]
@@ -34,6 +36,11 @@ final class Cluster: Sendable {
         environment["OFFPEAK_UPSTREAM_API_KEY"] = "sk-upstream"
         environment["OFFPEAK_DATABASE"] = database
         for (key, value) in settings { environment[key] = value }
+        if let config {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-\(name)-\(UUID().uuidString).yaml").path
+            try config(simulator.url + "/v1").write(toFile: path, atomically: true, encoding: .utf8)
+            environment["OFFPEAK_CONFIG"] = path
+        }
         self.environment = environment
         gatewayBox = GatewayBox(try await OffpeakProcess(arguments: ["serve", "--port", "0"], environment: environment, name: "\(name)-gateway"))
     }

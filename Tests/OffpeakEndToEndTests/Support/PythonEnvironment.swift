@@ -4,7 +4,7 @@ import Foundation
 actor PythonEnvironment {
     static let shared = PythonEnvironment()
     /// Keep in step with `.ci/run`, which makes the same virtualenv first.
-    static let packages = ["openai", "standardwebhooks", "selenium"]
+    static let packages = ["openai", "anthropic", "standardwebhooks", "selenium"]
 
     static var packageRoot: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
