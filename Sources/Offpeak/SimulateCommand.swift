@@ -15,6 +15,7 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Seconds a batch takes from creation to completion.") var batchDelay = 5.0
     @Option(help: "Seconds before a real-time answer starts.") var latency = 0.0
     @Option(help: "Seconds between the chunks of a streamed answer.") var streamChunkDelay = 0.005
+    @Option(help: "Seconds before a service_tier=flex call is answered.") var flexLatency = 0.0
     @Option(help: "Accept only this API key (default: any bearer key).") var apiKey: String?
     @Option(help: "Seconds between the 64 KiB pieces of a file's content (a slow download).") var fileChunkDelay = 0.0
     @Option(help: "trace, debug, info, notice, warning, error.") var logLevel: String?
@@ -25,7 +26,7 @@ struct SimulateCommand: AsyncParsableCommand {
         let app = Simulator.build(
             SimulatorConfiguration(
                 host: host, port: port, batchDelay: batchDelay, latency: latency, streamChunkDelay: streamChunkDelay,
-                apiKey: apiKey, fileChunkDelay: fileChunkDelay),
+                apiKey: apiKey, fileChunkDelay: fileChunkDelay, flexLatency: flexLatency),
             logger: Logger(label: "offpeak.simulator"),
             onRunning: { port in LogSetup.announce("offpeak simulator: listening on http://\(host):\(port)/v1") })
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])

@@ -119,7 +119,8 @@ public enum Gateway {
             client: httpClient, routes: configuration.routes,
             metering: usage.map { Passthrough.Metering(recorder: $0, prices: configuration.prices, clock: clock) }, logger: logger)
         let deferral = PolicyDeferral(
-            policies: configuration.policies, intake: intake, results: results, passthrough: passthrough, store: store,
+            policies: configuration.policies, intake: intake, results: results, passthrough: passthrough,
+            flex: FlexLane(passthrough: passthrough, retry: RetryPolicy(baseDelay: 1, maxDelay: 60), clock: clock), store: store,
             prices: configuration.prices, clock: clock, logger: logger)
 
         let router = Router(context: GatewayContext.self)

@@ -62,11 +62,29 @@ struct Passthrough: Sendable {
             requestModel = (try? JSONObjectView(Array(buffer: read)))?.string("model")
             bytes = read
         }
-        var target = routes.upstreams[0]
-        if routing, let requestModel {
-            guard let routed = routes.route(model: requestModel) else { throw Self.notRouted(requestModel) }
-            target = routed
+        let target = try route(model: requestModel)
+        var body: HTTPClientRequest.Body?
+        if let bytes {
+            body = .bytes(bytes)
+        } else if length != 0, request.method != .get, request.method != .head {
+            body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
         }
+        let response = try await execute(request, at: target, body: body, timeout: .seconds(3600))
+        return relay(response, of: request, context: context, at: target, model: requestModel, lane: .realtime)
+    }
+
+    /// The upstream a call for `model` goes to (the first, for a call that names none).
+    func route(model: String?) throws -> Upstream {
+        guard routes.upstreams.count > 1, let model else { return routes.upstreams[0] }
+        guard let routed = routes.route(model: model) else { throw Self.notRouted(model) }
+        return routed
+    }
+
+    /// Sends the client's call to `target` with `body`: its headers (less the hop-by-hop ones and
+    /// its key), the upstream's key.
+    func execute(_ request: Request, at target: Upstream, body: HTTPClientRequest.Body?, timeout: TimeAmount) async throws
+        -> HTTPClientResponse
+    {
         // `/v1/chat/completions?x` → `{upstream}/chat/completions?x`
         var url = Gateway.trimmed(target.url) + request.uri.path.dropFirst("/v1".count)
         if let query = request.uri.query, !query.isEmpty { url += "?" + query }
@@ -76,20 +94,22 @@ struct Passthrough: Sendable {
             upstream.headers.add(name: field.name.rawName, value: field.value)
         }
         Self.authorize(&upstream, for: target)
-        if let bytes {
-            upstream.body = .bytes(bytes)
-        } else if length != 0, request.method != .get, request.method != .head {
-            upstream.body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
-        }
-        let response: HTTPClientResponse
+        if let body { upstream.body = body }
         Self.forwarded.increment()
         do {
-            response = try await client.execute(upstream, timeout: .seconds(3600))
+            return try await client.execute(upstream, timeout: timeout)
         } catch {
             logger.warning("passthrough failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             throw OpenAIError(.badGateway, "The provider could not be reached.", type: "upstream_error", code: "upstream_unreachable")
         }
-        var headers = HTTPFields()
+    }
+
+    /// Relays the provider's answer as it arrives, counting a model call on the ledger in `lane`.
+    func relay(
+        _ response: HTTPClientResponse, of request: Request, context: GatewayContext, at target: Upstream, model: String?, lane: Lane,
+        headers extra: HTTPFields = [:]
+    ) -> Response {
+        var headers = extra
         for header in response.headers where !Self.dropped.contains(header.name.lowercased()) {
             if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
         }
@@ -98,8 +118,8 @@ struct Passthrough: Sendable {
         let meter = metering.flatMap { metering -> CallMeter? in
             guard request.method == .post, UsageRecord.meteredEndpoints.contains(request.uri.path) else { return nil }
             return CallMeter(
-                metering: metering, owner: context.owner, upstream: target.name, endpoint: request.uri.path, requestModel: requestModel,
-                statusCode: Int(response.status.code), contentType: response.headers.first(name: "content-type"))
+                metering: metering, owner: context.owner, upstream: target.name, endpoint: request.uri.path, requestModel: model,
+                lane: lane, statusCode: Int(response.status.code), contentType: response.headers.first(name: "content-type"))
         }
         return Response(
             status: .init(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase), headers: headers,
@@ -146,14 +166,16 @@ struct CallMeter {
     let upstream: String
     let endpoint: String
     let requestModel: String?
+    let lane: Lane
     let statusCode: Int
     var answer: AnswerMeter
     private var recorded = false
 
     init(
-        metering: Passthrough.Metering, owner: String, upstream: String, endpoint: String, requestModel: String?, statusCode: Int,
-        contentType: String?
+        metering: Passthrough.Metering, owner: String, upstream: String, endpoint: String, requestModel: String?, lane: Lane,
+        statusCode: Int, contentType: String?
     ) {
+        self.lane = lane
         self.metering = metering
         self.owner = owner
         self.upstream = upstream
@@ -169,7 +191,7 @@ struct CallMeter {
         answer.finish()
         metering.recorder.record(
             .passthrough(
-                owner: owner, upstream: upstream, endpoint: endpoint, model: requestModel ?? answer.model ?? "unknown", statusCode: statusCode,
+                owner: owner, upstream: upstream, lane: lane, endpoint: endpoint, model: requestModel ?? answer.model ?? "unknown", statusCode: statusCode,
                 usage: answer.usage, prices: metering.prices, now: metering.clock.now()))
     }
 }

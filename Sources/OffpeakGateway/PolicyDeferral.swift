@@ -15,6 +15,8 @@ struct PolicyDeferral: Sendable {
     let intake: DeferredIntake
     let results: DeferredResults
     let passthrough: Passthrough
+    /// Rules with `action: flex`.
+    let flex: FlexLane
     let store: any RequestStore
     /// What a real-time answer costs.
     let prices: PriceTable
@@ -42,8 +44,12 @@ struct PolicyDeferral: Sendable {
         var replay = request
         replay.body = RequestBody(buffer: ByteBuffer(bytes: body))
         let model = (try? JSONObjectView(body))?.string("model")
-        guard let rule = rule(for: request, model: model), rule.action == .defer else {
+        guard let rule = rule(for: request, model: model), rule.action != .passthrough else {
             return try await passthrough.forward(replay, context: context)
+        }
+        if rule.action == .flex {
+            guard let model else { return try await passthrough.forward(replay, context: context) }
+            return try await flex.handle(replay, context: context, body: body, model: model, rule: rule)
         }
         let call: DeferredIntake.Validated
         let upstream: Upstream

@@ -65,7 +65,7 @@ public enum PolicyFile {
         label += " (\(name))"
         for key in fields.keys where !ruleKeys.contains(key) { throw fail("unknown field `\(key)`") }
         guard let actionText = fields["action"] as? String, let action = DeferralRule.Action(rawValue: actionText) else {
-            throw fail("`action` must be defer or passthrough")
+            throw fail("`action` must be defer, flex or passthrough")
         }
         let match = fields["match"] ?? [String: Any]()
         guard let match = match as? [String: Any] else { throw fail("`match` must be a mapping") }

@@ -20,11 +20,14 @@ public struct SimulatorConfiguration: Sendable {
     public var apiKey: String?
     /// Seconds between the 64 KiB pieces of a file's content (0: all at once): a slow download.
     public var fileChunkDelay: Double
+    /// Seconds before a `service_tier: "flex"` call is answered (flex answers come slowly).
+    public var flexLatency: Double
 
     public init(
         host: String = "127.0.0.1", port: Int = 9090, batchDelay: Double = 5, latency: Double = 0,
-        streamChunkDelay: Double = 0.005, apiKey: String? = nil, fileChunkDelay: Double = 0
+        streamChunkDelay: Double = 0.005, apiKey: String? = nil, fileChunkDelay: Double = 0, flexLatency: Double = 0
     ) {
+        self.flexLatency = flexLatency
         self.fileChunkDelay = fileChunkDelay
         self.host = host
         self.port = port

@@ -35,6 +35,12 @@ struct SimulatorRoutes: Sendable {
         guard body["model"] is String else {
             return SimulatorResponses.error(400, "you must provide a model parameter", code: "missing_model")
         }
+        // The flex tier: answered slowly, or refused with a fault injected for it.
+        let flex = body["service_tier"] as? String == "flex"
+        if flex {
+            if let fault = await state.takeFault(.flex) { return SimulatorResponses.fault(fault) }
+            if configuration.flexLatency > 0 { try await Task.sleep(for: .milliseconds(Int64(configuration.flexLatency * 1000))) }
+        }
         for marker in SimulatedModel.messageTexts(body).flatMap(FaultMarker.parse) {
             if case .status(let code) = marker.action, code != 200 {
                 return SimulatorResponses.error(code, "Simulated failure with status \(code)", code: "simulated_\(code)")
@@ -42,7 +48,9 @@ struct SimulatorRoutes: Sendable {
         }
         if configuration.latency > 0 { try await Task.sleep(for: .milliseconds(Int64(configuration.latency * 1000))) }
         guard body["stream"] as? Bool == true else {
-            return SimulatorResponses.json(SimulatedEndpoints.result(endpoint: endpoint, body: body))
+            var result = SimulatedEndpoints.result(endpoint: endpoint, body: body)
+            if flex { result["service_tier"] = "flex" }
+            return SimulatorResponses.json(result)
         }
         guard endpoint == "/v1/chat/completions" else {
             return SimulatorResponses.error(400, "The simulator streams chat completions only.", code: "stream_unsupported")

@@ -18,7 +18,8 @@ actor SimulatorState {
     }
 
     enum Endpoint: String, CaseIterable {
-        case upload, create, retrieve, content, chat, list
+        /// `chat`: any real-time call; `flex`: a real-time call with `service_tier: "flex"`.
+        case upload, create, retrieve, content, chat, list, flex
     }
 
     static let maxLines = 50_000

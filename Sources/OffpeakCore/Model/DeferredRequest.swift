@@ -80,6 +80,8 @@ public struct DeliveryState: Sendable, Equatable {
 /// its policy's deadline.
 public enum ServedBy: String, Sendable {
     case batch
+    /// A policy's flex lane (`service_tier: "flex"`); such calls are not stored.
+    case flex
     case realtimeFallback = "realtime-fallback"
 }
 

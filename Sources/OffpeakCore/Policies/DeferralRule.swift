@@ -3,7 +3,10 @@
 public struct DeferralRule: Sendable, Equatable {
     public enum Action: String, Sendable, CaseIterable {
         case passthrough
+        /// Into a batch file (the batch lane).
         case `defer`
+        /// Sent at once with `service_tier: "flex"`, on upstreams that sell it (the flex lane).
+        case flex
     }
 
     /// What happens at the deadline to a request the batch has not answered yet.

@@ -88,17 +88,18 @@ extension UsageRecord {
         "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/v1/messages",
     ]
 
-    /// A passthrough call's record, in the real-time lane. A call that completed without saying
-    /// what it used (a stream without a final `usage` chunk) has unknown tokens and no cost: it
-    /// is reported among the unpriced requests, never as free.
+    /// A passthrough call's record, in the real-time lane (or the flex lane, for a call a policy
+    /// sent with `service_tier: "flex"`). A call that completed without saying what it used (a
+    /// stream without a final `usage` chunk) has unknown tokens and no cost: it is reported among
+    /// the unpriced requests, never as free.
     public static func passthrough(
-        owner: String, upstream: String = defaultUpstream, endpoint: String, model: String, statusCode: Int, usage: TokenUsage?,
-        prices: PriceTable, now: Timestamp
+        owner: String, upstream: String = defaultUpstream, lane: Lane = .realtime, endpoint: String, model: String, statusCode: Int,
+        usage: TokenUsage?, prices: PriceTable, now: Timestamp
     ) -> UsageRecord {
         let completed = (200..<300).contains(statusCode)
-        let cost = completed && usage == nil ? nil : Cost(usage: usage, model: model, lane: .realtime, completed: completed, prices: prices)
+        let cost = completed && usage == nil ? nil : Cost(usage: usage, model: model, lane: lane, completed: completed, prices: prices)
         return UsageRecord(
-            requestID: Identifier.call(), lane: .realtime, owner: owner, upstream: upstream, model: model, endpoint: endpoint,
+            requestID: Identifier.call(), lane: lane, owner: owner, upstream: upstream, model: model, endpoint: endpoint,
             endedAt: Int64(now.rounded(.down)), completed: completed, usage: usage, cost: cost)
     }
 }
