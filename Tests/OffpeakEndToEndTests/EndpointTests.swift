@@ -16,7 +16,17 @@ import Testing
     ]
 
     @Test func eachEndpointIsBatchedUnderItsOwnURLAndAnsweredAsTheProviderAnswered() async throws {
-        let cluster = try await Cluster(name: "endpoints")
+        try await run(try await Cluster(name: "endpoints"))
+    }
+
+    @Test(.enabled(if: ScratchPostgres.adminURL != nil, "OFFPEAK_TEST_POSTGRES_URL names no PostgreSQL server"))
+    func eachEndpointOnPostgreSQL() async throws {
+        try await ScratchPostgres.with("endpoints") { url in
+            try await run(try await Cluster(name: "endpoints-pg", gateway: ["OFFPEAK_DATABASE": url]))
+        }
+    }
+
+    func run(_ cluster: Cluster) async throws {
         var ids: [String: String] = [:]
         for (endpoint, body) in Self.bodies {
             let answer = try await TestHTTP.post(

@@ -8,23 +8,17 @@ import Testing
 /// Three gateway processes on one PostgreSQL database behind no leader: one is killed with work in
 /// its hands, and the others finish everything. Needs `OFFPEAK_TEST_POSTGRES_URL` (`.ci/run` sets it).
 @Suite(.serialized) struct ScaleOutTests {
-    static let adminURL = ProcessInfo.processInfo.environment["OFFPEAK_TEST_POSTGRES_URL"]
     static let models = ["qwen-plus", "qwen-max", "qwen-turbo", "qwen-long"]
 
-    @Test(.enabled(if: adminURL != nil, "OFFPEAK_TEST_POSTGRES_URL names no PostgreSQL server"))
+    @Test(.enabled(if: ScratchPostgres.adminURL != nil, "OFFPEAK_TEST_POSTGRES_URL names no PostgreSQL server"))
     func threeGatewaysShareOneQueueAndFinishTheWorkOfOneThatWasKilled() async throws {
-        let admin = try PostgresStore(url: try #require(Self.adminURL), logger: Logger(label: "scale-out"))
-        let database = "offpeak_scale_\(UUID().uuidString.prefix(8).lowercased())"
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await admin.run() }
-            defer { group.cancelAll() }
-            try await admin.client.query("CREATE DATABASE \(unescaped: database)")
-            defer { Task { try? await admin.client.query("DROP DATABASE IF EXISTS \(unescaped: database) WITH (FORCE)") } }
-            let url = Self.adminURL!.replacingOccurrences(of: "/offpeak_test", with: "/\(database)")
+        try await ScratchPostgres.with("scale") { url in
             let shared = try PostgresStore(url: url, logger: Logger(label: "scale-out"))
-            group.addTask { await shared.run() }
-            try await run(databaseURL: url, shared: shared)
-            _ = try? await admin.client.query("DROP DATABASE IF EXISTS \(unescaped: database) WITH (FORCE)")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await shared.run() }
+                defer { group.cancelAll() }
+                try await run(databaseURL: url, shared: shared)
+            }
         }
     }
 
