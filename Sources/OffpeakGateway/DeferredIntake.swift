@@ -81,10 +81,17 @@ struct DeferredIntake: Sendable {
     }
 
     /// The upstream whose batches the call goes in: 400 `model_not_routed` when no upstream takes
-    /// its model, 400 `endpoint_not_batchable` when that upstream does not batch the endpoint.
+    /// its model, 400 `endpoint_not_batchable` when that upstream does not batch the endpoint,
+    /// 413 when the body is larger than a line of that upstream's files may be.
     func route(_ call: Validated, endpoint: String) throws -> Upstream {
         switch routes.batchUpstream(model: call.model, endpoint: endpoint) {
         case .success(let upstream):
+            guard call.body.count <= upstream.limits.maxLineBytes else {
+                throw OpenAIError(
+                    .contentTooLarge,
+                    "The request body is larger than the \(upstream.limits.maxLineBytes) bytes a batch line may have at upstream '\(upstream.name)'.",
+                    code: "request_too_large")
+            }
             return upstream
         case .failure(.modelNotRouted(let model)):
             throw Passthrough.notRouted(model)

@@ -66,7 +66,8 @@ import Testing
         let cluster = try await Cluster(
             name: "anthropic-outcomes", gateway: Self.settings(["OFFPEAK_FLUSH_MAX_AGE": "0.3", "OFFPEAK_MAX_ATTEMPTS": "3"]),
             config: Self.config)
-        let ids = try await defer_(cluster, ["all is well", "bad request [sim:status=400]", "flaky [sim:status=500,times=1]"])
+        let ids = try await defer_(
+            cluster, ["all is well", "bad request [sim:status=400]", "flaky [sim:status=500,times=1]", "broken [sim:status=500]"])
         let objects = try await cluster.waitTerminal(ids)
         let (fine, invalid, flaky) = (objects[ids[0]] ?? [:], objects[ids[1]] ?? [:], objects[ids[2]] ?? [:])
         #expect(fine["status"] as? String == "completed" && fine["attempts"] as? Int == 1)
@@ -75,6 +76,9 @@ import Testing
         let invalidResult = try await TestHTTP.get(cluster.v1 + "/deferred/\(ids[1])/result")
         #expect(invalidResult.status == 400 && invalidResult.json?["type"] as? String == "error", "Anthropic's error as it gave it")
         #expect(flaky["status"] as? String == "completed" && flaky["attempts"] as? Int == 2, "errored otherwise: re-batched")
+        let broken = objects[ids[3]] ?? [:]
+        #expect(broken["status"] as? String == "failed" && broken["attempts"] as? Int == 3, "re-batched within OFFPEAK_MAX_ATTEMPTS only")
+        #expect((broken["error"] as? [String: Any])?["code"] as? String == "max_attempts_exceeded")
         let result = try await TestHTTP.get(cluster.v1 + "/deferred/\(ids[0])/result")
         #expect(result.status == 200 && result.json?["type"] as? String == "message")
         #expect(((objects[ids[0]]?["usage"] as? [String: Any])?["prompt_tokens"] as? Int ?? 0) > 0, "usage from the message")
