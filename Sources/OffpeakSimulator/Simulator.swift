@@ -82,6 +82,19 @@ enum SimulatorResponses {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// Server-sent events, `delay` seconds apart.
+    static func events(_ events: [String], delay: Double) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                for (index, event) in events.enumerated() {
+                    if index > 0 && delay > 0 { try await Task.sleep(for: .milliseconds(Int64(delay * 1000))) }
+                    try await writer.write(ByteBuffer(string: event))
+                }
+                try await writer.finish(nil)
+            })
+    }
+
     static func raw(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }

@@ -56,17 +56,7 @@ struct SimulatorAnthropicRoutes: Sendable {
         }
         let answer = SimulatedModel.answer(to: body)
         guard body["stream"] as? Bool == true else { return SimulatorResponses.json(SimulatedAnthropic.message(answer)) }
-        let events = SimulatedAnthropic.streamEvents(answer)
-        let delay = configuration.streamChunkDelay
-        return Response(
-            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-            body: ResponseBody { writer in
-                for (index, event) in events.enumerated() {
-                    if index > 0 && delay > 0 { try await Task.sleep(for: .milliseconds(Int64(delay * 1000))) }
-                    try await writer.write(ByteBuffer(string: event))
-                }
-                try await writer.finish(nil)
-            })
+        return SimulatorResponses.events(SimulatedAnthropic.streamEvents(answer), delay: configuration.streamChunkDelay)
     }
 
     private func create(_ request: Request) async throws -> Response {

@@ -57,17 +57,8 @@ struct SimulatorRoutes: Sendable {
         }
         let answer = SimulatedModel.answer(to: body)
         let includeUsage = (body["stream_options"] as? [String: Any])?["include_usage"] as? Bool ?? false
-        let events = SimulatedModel.streamEvents(answer, includeUsage: includeUsage)
-        let delay = configuration.streamChunkDelay
-        return Response(
-            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-            body: ResponseBody { writer in
-                for (index, event) in events.enumerated() {
-                    if index > 0 && delay > 0 { try await Task.sleep(for: .milliseconds(Int64(delay * 1000))) }
-                    try await writer.write(ByteBuffer(string: event))
-                }
-                try await writer.finish(nil)
-            })
+        return SimulatorResponses.events(
+            SimulatedModel.streamEvents(answer, includeUsage: includeUsage), delay: configuration.streamChunkDelay)
     }
 
     private func upload(_ request: Request) async throws -> Response {

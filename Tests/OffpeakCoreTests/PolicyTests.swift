@@ -48,7 +48,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ("policies: [{name: a, action: wait}]", "rule 1 (a): `action` must be defer or passthrough"),
+        ("policies: [{name: a, action: wait}]", "rule 1 (a): `action` must be defer, flex or passthrough"),
         ("policies: [{name: a, action: defer, hold: 10, deadline: 20}]", "rule 1 (a): `deadline` (20.0 s) is after `hold`"),
         ("policies: [{name: a, action: defer}, {name: a, action: defer}]", "rule 2 (a): the name is used by an earlier rule"),
         ("policies: [{name: a, action: defer}, {name: b, action: defer, fallback: sometimes}]", "rule 2 (b): `fallback` must be"),

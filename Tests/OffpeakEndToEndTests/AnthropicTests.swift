@@ -87,7 +87,9 @@ import Testing
         let expiring = try await defer_(cluster, ["one [sim:batch=expire,times=1]", "two", "three", "four"])
         let settled = try await cluster.waitTerminal(expiring)
         #expect(settled.values.allSatisfy { $0["status"] as? String == "completed" })
-        #expect(settled.values.map { $0["attempts"] as? Int ?? 0 }.sorted() == [1, 1, 2, 2], "expired rows re-batched once")
+        // However the four were batched, the rows the expired batch did not run went in another one, once.
+        let attempts = settled.values.map { $0["attempts"] as? Int ?? 0 }
+        #expect(attempts.contains(2) && attempts.allSatisfy { (1...2).contains($0) }, "expired rows re-batched once: \(attempts)")
 
         // Endpoints the routed upstream does not batch.
         let responses = try await TestHTTP.post(
