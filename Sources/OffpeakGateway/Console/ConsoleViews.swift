@@ -56,6 +56,7 @@ struct ProgressView {
 
 struct BatchRow {
     let id: String
+    let upstream: String
     let name: String
     let model: String
     let endpoint: String
@@ -77,6 +78,7 @@ struct BatchRow {
 
     init(_ batch: BatchRecord) {
         id = batch.id
+        upstream = batch.upstream
         name = batch.name
         model = batch.model
         endpoint = batch.endpoint
