@@ -93,7 +93,8 @@ public enum Gateway {
                 }
             targets[upstream.name] = BatchUpstreams.Target(
                 provider: provider,
-                policy: BatchUpstreams.policy(configuration.flush, within: upstream.limits), completionWindow: upstream.completionWindow)
+                policy: BatchUpstreams.policy(configuration.flush, within: upstream.limits), completionWindow: upstream.completionWindow,
+                pollInterval: upstream.pollInterval)
         }
         return BatchUpstreams(targets)
     }

@@ -14,6 +14,7 @@ import Yams
 ///     completion_window: 72h
 ///     max_lines: 50000                 # also max_bytes, max_line_bytes
 ///     flex: false
+///     poll_interval: 60                # seconds between polls of its batches (default OFFPEAK_POLL_INTERVAL)
 /// ```
 /// Each key is read from the variable the entry names. An invalid section is refused as a whole,
 /// naming the entry and the field (`UpstreamRules`).
@@ -24,6 +25,7 @@ public enum UpstreamFile {
 
     static let entryKeys: Set<String> = [
         "name", "kind", "url", "api_key_env", "models", "completion_window", "max_lines", "max_bytes", "max_line_bytes", "flex",
+        "poll_interval",
     ]
 
     public static func load(path: String) throws -> [Upstream]? {
@@ -93,9 +95,16 @@ public enum UpstreamFile {
             guard let bool = value as? Bool else { throw fail("`flex` must be true or false") }
             flex = bool
         }
+        var pollInterval: Double?
+        if let value = fields["poll_interval"] {
+            guard let seconds = (value as? Double) ?? (value as? Int).map(Double.init), seconds > 0, seconds.isFinite else {
+                throw fail("`poll_interval` must be a positive number of seconds")
+            }
+            pollInterval = seconds
+        }
         var upstream = Upstream(
             name: name, kind: kind, url: url, apiKeyEnv: keyEnv, apiKey: environment[keyEnv] ?? "",
-            models: models.compactMap { $0 as? String }, completionWindow: window, limits: limits, flex: flex)
+            models: models.compactMap { $0 as? String }, completionWindow: window, limits: limits, flex: flex, pollInterval: pollInterval)
         // `Upstream.init` drops a window for Anthropic; a window given there is refused by name instead.
         if kind == .anthropic, fields["completion_window"] != nil { upstream.completionWindow = window }
         return upstream

@@ -15,6 +15,7 @@ import Testing
             models: ["qwen-*", "text-embedding-v4"]
             completion_window: 72h
             max_lines: 20000
+            poll_interval: 120
           - name: openai
             kind: openai
             url: https://api.openai.com/v1
@@ -34,6 +35,7 @@ import Testing
         let dashscope = upstreams[0]
         #expect(dashscope.apiKey == "sk-ds" && dashscope.completionWindow == "72h" && dashscope.limits.maxLines == 20000)
         #expect(dashscope.limits.maxBytes == 500_000_000, "limits not given are the provider's")
+        #expect(dashscope.pollInterval == 120 && upstreams[1].pollInterval == nil, "its own poll cadence, or the gateway's")
         #expect(upstreams[1].completionWindow == "24h" && upstreams[1].flex)
         #expect(upstreams[2].kind == .anthropic && upstreams[2].completionWindow == nil && upstreams[2].limits.maxLines == 100_000)
         let routes = UpstreamRoutes(upstreams)
@@ -51,6 +53,7 @@ import Testing
         ("completion_window: 400h", "upstream 1 (one): `completion_window` '400h' is not a window this provider takes (DashScope takes 24h to 336h)"),
         ("max_lines: 60000", "upstream 1 (one): `max_lines` must be 1 to 50000"),
         ("colour: blue", "upstream 1 (one): unknown field `colour`"),
+        ("poll_interval: 0", "upstream 1 (one): `poll_interval` must be a positive number of seconds"),
     ])
     func anEntryThatCannotBeServedIsRefusedByName(change: String, message: String) throws {
         let key = String(change.prefix { $0 != ":" })

@@ -8,11 +8,14 @@ public struct BatchUpstreams: Sendable {
         public let policy: FlushPolicy
         /// Sent with each batch (nil where the provider takes none).
         public let completionWindow: String?
+        /// Seconds between polls of its batches (nil: the poller's).
+        public let pollInterval: Double?
 
-        public init(provider: any BatchProvider, policy: FlushPolicy, completionWindow: String?) {
+        public init(provider: any BatchProvider, policy: FlushPolicy, completionWindow: String?, pollInterval: Double? = nil) {
             self.provider = provider
             self.policy = policy
             self.completionWindow = completionWindow
+            self.pollInterval = pollInterval
         }
     }
 

@@ -48,11 +48,14 @@ public struct Upstream: Sendable, Equatable, CustomStringConvertible {
     public var limits: Limits
     /// The provider sells `service_tier: "flex"` (OpenAI).
     public var flex: Bool
+    /// Seconds between polls of its batches (nil: `OFFPEAK_POLL_INTERVAL`).
+    public var pollInterval: Double?
 
     public init(
         name: String, kind: Kind = .openai, url: String, apiKeyEnv: String? = nil, apiKey: String, models: [String] = ["*"],
-        completionWindow: String? = "24h", limits: Limits? = nil, flex: Bool = false
+        completionWindow: String? = "24h", limits: Limits? = nil, flex: Bool = false, pollInterval: Double? = nil
     ) {
+        self.pollInterval = pollInterval
         self.name = name
         self.kind = kind
         self.url = url
@@ -68,7 +71,8 @@ public struct Upstream: Sendable, Equatable, CustomStringConvertible {
         let key = apiKeyEnv.map { "key from $\($0)" } ?? "key from OFFPEAK_UPSTREAM_API_KEY"
         let window = completionWindow.map { ", window \($0)" } ?? ""
         return "\(name) (\(kind.rawValue), \(url), \(key), models \(models.joined(separator: " "))\(window)"
-            + ", at most \(limits.maxLines) lines / \(limits.maxBytes) bytes a batch\(flex ? ", flex" : ""))"
+            + ", at most \(limits.maxLines) lines / \(limits.maxBytes) bytes a batch\(flex ? ", flex" : "")"
+            + (pollInterval.map { ", polled every \($0) s" } ?? "") + ")"
     }
 
     public func takes(model: String) -> Bool {

@@ -103,6 +103,11 @@ public final class Poller<Clock: WorkerClock>: Service {
         }
     }
 
+    /// Seconds between polls of `batch`: its upstream's cadence, or the configured one.
+    func interval(_ batch: BatchRecord) -> Double {
+        upstreams.target(batch.upstream)?.pollInterval ?? configuration.interval
+    }
+
     func poll(_ batch: BatchRecord) async {
         _ = await leases.whileHolding(batch.id) { await self.pollHeld(batch) }
     }
@@ -120,7 +125,7 @@ public final class Poller<Clock: WorkerClock>: Service {
                     logger.info("batch status", metadata: metadata.merging(["status": "\(upstream.status)"]) { $1 })
                 }
                 try await store.recordPoll(
-                    batchID: batch.id, progress: BatchProgress(upstream), nextPollAt: clock.now() + configuration.interval)
+                    batchID: batch.id, progress: BatchProgress(upstream), nextPollAt: clock.now() + interval(batch))
                 return
             }
             logger.info("batch ended", metadata: metadata.merging(["status": "\(upstream.status)"]) { $1 })
@@ -131,7 +136,7 @@ public final class Poller<Clock: WorkerClock>: Service {
             logger.warning("poll failed; will poll again", metadata: metadata)
             try? await store.recordPoll(
                 batchID: batch.id, progress: BatchProgress(status: batch.upstreamStatus ?? .other("unknown")),
-                nextPollAt: clock.now() + configuration.interval)
+                nextPollAt: clock.now() + interval(batch))
         }
     }
 
