@@ -12,15 +12,21 @@ extension SimulatorState {
         var lines: [SimulatedBatch.Line] = []
         var ids: Set<String> = []
         var expires = false
+        var seen = batchFaultsSeen
         for (index, item) in requests.enumerated() {
             guard let request = item as? [String: Any], let customID = request["custom_id"] as? String, !customID.isEmpty,
                 let params = request["params"] as? [String: Any], params["model"] is String
             else { throw .badRequest("requests.\(index): custom_id and params.model are required") }
             guard ids.insert(customID).inserted else { throw .badRequest("requests.\(index): duplicate custom_id \(customID)") }
             let markers = SimulatedModel.messageTexts(params).flatMap(FaultMarker.parse)
-            if markers.contains(where: { $0.action == .expireBatch }) { expires = true }
+            // `[sim:batch=expire,times=N]` expires the first N batches holding the request, as for file batches.
+            for marker in markers where marker.action == .expireBatch && applies(marker, customID: customID, seen: &seen) {
+                expires = true
+                seen[customID, default: 0] += 1
+            }
             lines.append(.init(customID: customID, body: params, markers: markers))
         }
+        batchFaultsSeen = seen
         let batch = SimulatedBatch(
             id: nextID("msgbatch_"), endpoint: SimulatedAnthropic.endpoint, inputFileID: "", completionWindow: "24h", metadata: [:],
             createdAt: now, delay: batchDelayValue, lines: lines, validationErrors: [], expires: expires)

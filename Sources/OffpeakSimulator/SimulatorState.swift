@@ -33,7 +33,7 @@ actor SimulatorState {
     private var faults: [Endpoint: EndpointFault] = [:]
     /// Executions per custom_id, for markers with `times`.
     private var executions: [String: Int] = [:]
-    private var batchFaultsSeen: [String: Int] = [:]
+    var batchFaultsSeen: [String: Int] = [:]
     private var counter = 0
     private(set) var realtimeCalls = 0
     var batchDelayValue: Double { batchDelay }
@@ -68,7 +68,7 @@ actor SimulatorState {
     }
 
     /// Whether a marker with `times` still applies to this request, counting this execution.
-    private func applies(_ marker: FaultMarker, customID: String, seen: inout [String: Int]) -> Bool {
+    func applies(_ marker: FaultMarker, customID: String, seen: inout [String: Int]) -> Bool {
         guard let times = marker.times else { return true }
         return seen[customID, default: 0] < times
     }

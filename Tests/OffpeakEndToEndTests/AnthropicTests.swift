@@ -64,7 +64,8 @@ import Testing
 
     @Test func eachResultTypeTakesTheContractsOutcome() async throws {
         let cluster = try await Cluster(
-            name: "anthropic-outcomes", gateway: Self.settings(["OFFPEAK_FLUSH_MAX_AGE": "0.3", "OFFPEAK_MAX_ATTEMPTS": "3"]),
+            name: "anthropic-outcomes",
+            gateway: Self.settings(["OFFPEAK_FLUSH_MAX_AGE": "1", "OFFPEAK_FLUSH_MAX_REQUESTS": "4", "OFFPEAK_MAX_ATTEMPTS": "3"]),
             config: Self.config)
         let ids = try await defer_(
             cluster, ["all is well", "bad request [sim:status=400]", "flaky [sim:status=500,times=1]", "broken [sim:status=500]"])
@@ -103,7 +104,7 @@ import Testing
 
     @Test func aCancelledMessageBatchKeepsWhatRanAndRequeuesTheRest() async throws {
         let cluster = try await Cluster(
-            name: "anthropic-cancel", batchDelay: 6,
+            name: "anthropic-cancel", batchDelay: 12,
             gateway: Self.settings(["OFFPEAK_FLUSH_MAX_AGE": "3600", "OFFPEAK_FLUSH_MAX_REQUESTS": "10", "OFFPEAK_ADMIN_KEYS": "sk-admin"]),
             config: Self.config)
         let admin = [("Authorization", "Bearer sk-admin")]

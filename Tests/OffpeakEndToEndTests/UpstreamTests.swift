@@ -83,10 +83,11 @@ import Testing
         }
         let alphaBatches = try await upstreamBatches(alpha.url + "/v1", key: "sk-alpha")
         let betaBatches = try await upstreamBatches(beta.url + "/v1", key: "sk-beta")
-        #expect(alphaBatches.flatMap(\.models) == ["qwen-plus"] && alphaBatches.allSatisfy { $0.window == "48h" })
+        #expect(Set(alphaBatches.flatMap(\.models)) == ["qwen-plus"] && alphaBatches.allSatisfy { $0.window == "48h" })
         #expect(Set(betaBatches.flatMap(\.models)) == ["gpt-4o", "text-embedding-v4"] && betaBatches.allSatisfy { $0.window == "24h" })
         #expect(betaBatches.allSatisfy { $0.models.count == 1 && $0.urls == [$0.endpoint] && $0.customIDs.count <= 2 }, "beta's limit of 2 lines")
-        #expect(betaBatches.filter { $0.models == ["gpt-4o"] }.count == 2, "three gpt-4o requests in files of at most two")
+        let gptFiles = betaBatches.filter { $0.models == ["gpt-4o"] }
+        #expect(gptFiles.count >= 2 && gptFiles.map(\.customIDs.count).reduce(0, +) == 3, "three gpt-4o requests in files of at most two")
         #expect((alphaBatches + betaBatches).allSatisfy { $0.name.hasPrefix("offpeak \($0.models.first ?? "") ") }, "named for the provider's console")
 
         let batches = try await TestHTTP.get(cluster.gateway.url + "/admin/v1/batches?limit=100", headers: [("Authorization", "Bearer sk-admin")])
