@@ -12,6 +12,9 @@ import OffpeakCore
 struct DeferredIntake: Sendable {
     let store: any RequestStore
     let routes: UpstreamRoutes
+    let bounds: QueueBounds
+    /// Seconds a client refused by a full queue is asked to wait (the flush cadence).
+    let retryAfter: Int
     let maxRequestBytes: Int
     let flusherDoorbell: Doorbell
     let clock: SystemClock
@@ -114,8 +117,17 @@ struct DeferredIntake: Sendable {
             createdAt: clock.now(),
             callbackURL: callbackURL, idempotencyKey: idempotencyKey, bodyDigest: Self.digest(call.body),
             bodyBytes: call.body.count, delivery: DeliveryState(status: callbackURL == nil ? .none : .pending), policy: policy)
+        let reservation: QueueBounds.Reservation
+        do {
+            reservation = try bounds.reserve(owner: owner)
+        } catch {
+            throw queueFull(error)
+        }
+        var stored = false
+        defer { bounds.finish(reservation, created: stored) }
         switch try await store.accept(NewDeferredRequest(record: record, body: folded)) {
         case .created(let created):
+            stored = true
             Self.acceptedCounter.increment()
             flusherDoorbell.ring()
             return (created, false)
@@ -127,6 +139,21 @@ struct DeferredIntake: Sendable {
                 param: "Idempotency-Key", code: "idempotency_key_reused")
         }
     }
+
+    /// 429 `queue_full`, with `Retry-After`: nothing was stored.
+    func queueFull(_ refusal: QueueBounds.Refusal) -> OpenAIError {
+        Self.refusedCounter.increment()
+        let message =
+            switch refusal {
+            case .total(let limit): "The queue is full: \(limit) requests are waiting to be batched. Try again later."
+            case .perKey(let limit): "This key has \(limit) requests waiting to be batched, its limit. Try again later."
+            }
+        var error = OpenAIError(.tooManyRequests, message, type: "rate_limit_error", code: "queue_full")
+        error.headers[.retryAfter] = String(retryAfter)
+        return error
+    }
+
+    static let refusedCounter = Counter(label: "offpeak_deferred_refused_total", dimensions: [("reason", "queue_full")])
 
     func idempotencyKey(_ request: Request) throws -> String? {
         guard let key = request.headers[.idempotencyKey] else { return nil }

@@ -45,10 +45,12 @@ public enum Gateway {
             clock: clock, logger: logger, onSubmitted: { poller.doorbell.ring() })
 
         let usage = UsageRecorder(store: store, clock: clock, logger: logger)
+        let bounds = QueueBounds(limits: configuration.queueLimits)
+        let boundsRefresher = QueueBoundsRefresher(store: store, bounds: bounds, clock: clock, logger: logger)
         let router = buildRouter(
             store: store, configuration: configuration, httpClient: httpClient, callbacks: callbacks, waiters: waiters,
             flusherDoorbell: flusher.doorbell, deliveryDoorbell: dispatcher.doorbell, usage: usage, flusher: flusher,
-            upstreams: upstreams, clock: clock, logger: logger)
+            upstreams: upstreams, bounds: bounds, clock: clock, logger: logger)
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -67,7 +69,7 @@ public enum Gateway {
         app.addServices(store.services)
         // Stops after the server (which the application runs last), so the last calls are written.
         app.addServices(usage)
-        let workers: [any Service] = [flusher, poller, dispatcher]
+        let workers: [any Service] = [flusher, poller, dispatcher, boundsRefresher]
         app.addServices(workers.map { AfterStartup($0, gate: started) })
         app.beforeServerStarts {
             do {
@@ -76,6 +78,8 @@ public enum Gateway {
                 logger.critical("could not prepare the store; stopping", metadata: ["error": "\(String(reflecting: error))"])
                 throw error
             }
+            // The bounds know the queue before the first call is taken.
+            try await boundsRefresher.refresh()
             started.set(try await WebhookSecrets.resolve(configured: configuration.webhookSecret, store: store, logger: logger))
         }
         return app
@@ -108,13 +112,15 @@ public enum Gateway {
         store: any DeferredStore, configuration: GatewayConfiguration, httpClient: HTTPClient,
         callbacks: CallbackURLPolicy, waiters: ResultWaiters = ResultWaiters(), flusherDoorbell: Doorbell = Doorbell(),
         deliveryDoorbell: Doorbell = Doorbell(), usage: UsageRecorder? = nil, flusher: (any QueueFlushing)? = nil,
-        upstreams: BatchUpstreams? = nil, clock: SystemClock = SystemClock(), logger: Logger
+        upstreams: BatchUpstreams? = nil, bounds: QueueBounds? = nil, clock: SystemClock = SystemClock(), logger: Logger
     ) -> Router<GatewayContext> {
         let results = DeferredResults(
             store: store, waiters: waiters, maxWait: configuration.maxWait, pollInterval: configuration.pollInterval,
             deliveryDoorbell: deliveryDoorbell, clock: clock)
         let intake = DeferredIntake(
-            store: store, routes: configuration.routes, maxRequestBytes: configuration.maxRequestBytes, flusherDoorbell: flusherDoorbell, clock: clock)
+            store: store, routes: configuration.routes, bounds: bounds ?? QueueBounds(limits: configuration.queueLimits),
+            retryAfter: max(1, Int(min(configuration.flush.maxAge, 3600).rounded(.up))), maxRequestBytes: configuration.maxRequestBytes,
+            flusherDoorbell: flusherDoorbell, clock: clock)
         let respondAsync = RespondAsync(intake: intake, results: results, callbacks: callbacks, maxWait: configuration.maxWait)
         let passthrough = Passthrough(
             client: httpClient, routes: configuration.routes,

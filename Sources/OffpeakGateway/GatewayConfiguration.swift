@@ -23,6 +23,8 @@ public struct GatewayConfiguration: Sendable {
     /// The config file's `upstreams` list; nil when it has none (one upstream, `default`, from
     /// `OFFPEAK_UPSTREAM_URL` and `OFFPEAK_UPSTREAM_API_KEY`, taking every model).
     public var upstreamList: [Upstream]?
+    /// The bounds on queued requests (`OFFPEAK_MAX_QUEUED`, `OFFPEAK_MAX_QUEUED_PER_KEY`).
+    public var queueLimits = QueueBounds.Limits()
     /// Marks the console's session cookie `Secure` (set it when the console is reached over HTTPS).
     public var consoleSecureCookie = false
     /// Seconds one callback attempt may take.
@@ -61,6 +63,10 @@ public struct GatewayConfiguration: Sendable {
         completionWindow = reader.string(forKey: "completion.window", default: completionWindow)
         maxAttempts = reader.int(forKey: "max.attempts", default: maxAttempts)
         maxRequestBytes = reader.int(forKey: "max.request.bytes", default: maxRequestBytes)
+        queueLimits = QueueBounds.Limits(
+            maxQueued: try Self.count(reader.string(forKey: "max.queued", default: "1000000"), "OFFPEAK_MAX_QUEUED", least: 1),
+            maxQueuedPerKey: try Self.count(
+                reader.string(forKey: "max.queued.per.key", default: "0"), "OFFPEAK_MAX_QUEUED_PER_KEY", least: 0))
         webhookSecret = reader.string(forKey: "webhook.secret", isSecret: true)
         let delays = reader.string(forKey: "webhook.retry.delays", default: "")
         if !delays.isEmpty {
@@ -112,6 +118,14 @@ public struct GatewayConfiguration: Sendable {
 
     static func keys(_ list: String) -> [String] {
         list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// A whole number of at least `least`, or a refusal naming the variable.
+    static func count(_ text: String, _ name: String, least: Int) throws -> Int {
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value >= least else {
+            throw Invalid(description: "\(name) must be a whole number of at least \(least), not '\(text)'")
+        }
+        return value
     }
 
     static func seconds(_ text: String, _ name: String) throws -> Double {

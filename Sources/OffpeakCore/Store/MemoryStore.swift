@@ -548,3 +548,18 @@ extension MemoryStore.State {
         if usage[key] == nil { usage[key] = record }
     }
 }
+
+// MARK: Queue bounds
+
+extension MemoryStore {
+    public func queuedCounts(byOwner: Bool) async throws -> QueuedCounts {
+        state.withLock { state in
+            var counts = QueuedCounts()
+            for entry in state.requests.values where entry.record.status == .queued {
+                counts.total += 1
+                if byOwner { counts.byOwner[entry.record.owner, default: 0] += 1 }
+            }
+            return counts
+        }
+    }
+}

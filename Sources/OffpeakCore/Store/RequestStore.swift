@@ -15,6 +15,8 @@ public protocol RequestStore: Sendable {
     /// it expects). False when the request was not in that state.
     @discardableResult
     func recordRealtimeAnswer(id: String, _ answer: RealtimeAnswer, now: Timestamp) async throws -> Bool
+    /// How many requests are queued, in all and (when `byOwner`) per owner: the queue's bounds.
+    func queuedCounts(byOwner: Bool) async throws -> QueuedCounts
 }
 
 public enum AcceptResult: Sendable {
@@ -56,4 +58,11 @@ public struct ListPage: Sendable {
         self.data = data
         self.hasMore = hasMore
     }
+}
+
+/// The statements of `queuedCounts`, the same in both SQL stores (the total reads the queue's
+/// partial index alone).
+public enum QueuedCountSQL {
+    public static let total = "SELECT COUNT(*) FROM deferred_requests WHERE status = 'queued'"
+    public static let byOwner = "SELECT owner, COUNT(*) AS n FROM deferred_requests WHERE status = 'queued' GROUP BY owner"
 }

@@ -1,0 +1,30 @@
+import Logging
+import OffpeakCore
+import ServiceLifecycle
+
+/// Keeps the queue's bounds in step with the store: reads the queued counts every second (or,
+/// when the reading itself is slow, at five times its duration, so that it never loads the store).
+struct QueueBoundsRefresher: Service {
+    let store: any RequestStore
+    let bounds: QueueBounds
+    let clock: SystemClock
+    let logger: Logger
+
+    func refresh() async throws {
+        try await bounds.refresh { try await store.queuedCounts(byOwner: bounds.countsPerKey) }
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let started = clock.now()
+                do {
+                    try await refresh()
+                } catch {
+                    logger.warning("could not count the queue; the bounds keep their last count", metadata: ["error": "\(error)"])
+                }
+                try? await clock.sleep(seconds: max(1, 5 * (clock.now() - started)))
+            }
+        }
+    }
+}
