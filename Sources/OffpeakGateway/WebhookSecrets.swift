@@ -13,8 +13,8 @@ public enum WebhookSecrets {
         let generated = WebhookSigner.generateSecret()
         let secret = try await store.setting(settingKey, default: generated)
         if secret == generated {
-            // Shown this once; `offpeak webhook-secret` prints it again.
-            logger.notice("generated the webhook signing secret; give it to your callback receivers", metadata: ["secret": "\(secret)"])
+            // Never written to the log: the command prints it, for whoever may read the store.
+            logger.notice("generated the webhook signing secret; `offpeak webhook-secret` prints it for your callback receivers")
         }
         return try WebhookSigner(secrets: secret)
     }
