@@ -79,6 +79,13 @@ struct DeferredResults: Sendable {
     func resultResponse(_ found: DeferredRequest) -> Response {
         var headers: HTTPFields = [:]
         headers[.offpeakRequestID] = found.id
+        if found.purgedAt != nil {
+            return JSONResponse.make(
+                OpenAIError.body(
+                    message: "The result of this request was deleted (retention, or at its owner's request); the request object remains.",
+                    type: "invalid_request_error", param: nil, code: "result_purged"),
+                status: .gone, headers: headers)
+        }
         switch found.status {
         case .completed, .failed:
             if let response = found.response, !response.body.isEmpty {
@@ -107,10 +114,18 @@ struct DeferredResults: Sendable {
             waiters.notify([request.id])
             return JSONResponse.make(request.jsonObject())
         case .notQueued(let request):
-            if request.status == .cancelled { return JSONResponse.make(request.jsonObject()) }
-            throw OpenAIError(
-                .conflict, "This deferred request is \(request.status.rawValue) and can no longer be cancelled.",
-                code: request.status == .submitted ? "already_submitted" : "already_\(request.status.rawValue)")
+            guard request.status.isTerminal else {
+                throw OpenAIError(
+                    .conflict, "This deferred request is \(request.status.rawValue) and can no longer be cancelled.",
+                    code: "already_submitted")
+            }
+            // An ended request: its bodies are deleted now; the object, its usage and cost remain.
+            switch try await store.purgeBodies(id: id, owner: context.owner, now: clock.now()) {
+            case .purged(let purged): return JSONResponse.make(purged.jsonObject())
+            case .notEnded(let current): return JSONResponse.make(current.jsonObject())
+            case .notFound:
+                throw OpenAIError(.notFound, "No deferred request found with id '\(id)'.", param: "id", code: "deferred_request_not_found")
+            }
         case .notFound:
             throw OpenAIError(.notFound, "No deferred request found with id '\(id)'.", param: "id", code: "deferred_request_not_found")
         }

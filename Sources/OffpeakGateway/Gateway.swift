@@ -32,7 +32,7 @@ public enum Gateway {
             store: store, upstreams: upstreams,
             configuration: .init(
                 interval: configuration.pollInterval, rules: OutcomeRules(maxAttempts: configuration.maxAttempts),
-                lease: configuration.lease, prices: configuration.prices),
+                lease: configuration.lease, prices: configuration.prices, keepUpstreamFiles: configuration.keepUpstreamFiles),
             clock: clock, logger: logger,
             onTerminal: { settled in
                 waiters.notify(settled.map(\.id))
@@ -69,7 +69,10 @@ public enum Gateway {
         app.addServices(store.services)
         // Stops after the server (which the application runs last), so the last calls are written.
         app.addServices(usage)
-        let workers: [any Service] = [flusher, poller, dispatcher, boundsRefresher]
+        var workers: [any Service] = [flusher, poller, dispatcher, boundsRefresher]
+        if configuration.retention > 0 {
+            workers.append(RetentionPurger(store: store, retention: configuration.retention, clock: clock, logger: logger))
+        }
         app.addServices(workers.map { AfterStartup($0, gate: started) })
         app.beforeServerStarts {
             do {

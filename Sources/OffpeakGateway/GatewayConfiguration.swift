@@ -23,6 +23,10 @@ public struct GatewayConfiguration: Sendable {
     /// The config file's `upstreams` list; nil when it has none (one upstream, `default`, from
     /// `OFFPEAK_UPSTREAM_URL` and `OFFPEAK_UPSTREAM_API_KEY`, taking every model).
     public var upstreamList: [Upstream]?
+    /// Seconds after its end a request's bodies are kept (`OFFPEAK_RETENTION`; 0 keeps them).
+    public var retention = 2_592_000.0
+    /// Leave settled batches' files at the provider (`OFFPEAK_KEEP_UPSTREAM_FILES`).
+    public var keepUpstreamFiles = false
     /// The bounds on queued requests (`OFFPEAK_MAX_QUEUED`, `OFFPEAK_MAX_QUEUED_PER_KEY`).
     public var queueLimits = QueueBounds.Limits()
     /// Marks the console's session cookie `Secure` (set it when the console is reached over HTTPS).
@@ -63,6 +67,8 @@ public struct GatewayConfiguration: Sendable {
         completionWindow = reader.string(forKey: "completion.window", default: completionWindow)
         maxAttempts = reader.int(forKey: "max.attempts", default: maxAttempts)
         maxRequestBytes = reader.int(forKey: "max.request.bytes", default: maxRequestBytes)
+        retention = try Self.seconds(reader.string(forKey: "retention", default: "2592000"), "OFFPEAK_RETENTION")
+        keepUpstreamFiles = reader.bool(forKey: "keep.upstream.files", default: false)
         queueLimits = QueueBounds.Limits(
             maxQueued: try Self.count(reader.string(forKey: "max.queued", default: "1000000"), "OFFPEAK_MAX_QUEUED", least: 1),
             maxQueuedPerKey: try Self.count(

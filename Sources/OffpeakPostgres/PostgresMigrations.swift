@@ -1,4 +1,5 @@
 import Logging
+import OffpeakCore
 import PostgresNIO
 
 /// The PostgreSQL schema, one numbered migration per change. Never edit a shipped migration: add one.
@@ -172,6 +173,9 @@ enum PostgresMigrations {
                 WHERE status = 'queued'
                 """,
             ]),
+        Migration(
+            version: 10, name: "retention",
+            statements: ["ALTER TABLE deferred_requests ADD COLUMN purged_at DOUBLE PRECISION", PostgresQuery(unsafeSQL: PurgeSQL.index)]),
     ]
 
     /// Brings the schema up to date; returns the versions it applied.

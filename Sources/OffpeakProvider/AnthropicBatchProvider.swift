@@ -55,6 +55,9 @@ public struct AnthropicBatchProvider: BatchProvider {
             try await connection.send(connection.request("/messages/batches?limit=\(min(limit, 100))", method: .GET), timeout: timeout))
     }
 
+    /// Message batches have no files: their requests were inline and their results expire with them.
+    public func deleteFile(id: String) async throws(ProviderError) {}
+
     /// `id` is the batch's `results_url`; each line is handed on in the OpenAI output format.
     public func readFileLines(id: String, handle: @Sendable ([[UInt8]]) async throws -> Void) async throws {
         try await connection.lines(connection.request(id, method: .GET)) { lines in

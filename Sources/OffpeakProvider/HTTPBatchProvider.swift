@@ -48,6 +48,14 @@ public struct HTTPBatchProvider: BatchProvider {
         try WireObjects.batchList(try await connection.send(connection.request("/batches?limit=\(limit)", method: .GET), timeout: timeout))
     }
 
+    public func deleteFile(id: String) async throws(ProviderError) {
+        do {
+            _ = try await connection.send(connection.request("/files/\(ProviderConnection.escape(id))", method: .DELETE), timeout: timeout)
+        } catch where error.kind == .status(404) {
+            // Already gone.
+        }
+    }
+
     public func readFileLines(id: String, handle: @Sendable ([[UInt8]]) async throws -> Void) async throws {
         try await connection.lines(connection.request("/files/\(ProviderConnection.escape(id))/content", method: .GET), handle: handle)
     }

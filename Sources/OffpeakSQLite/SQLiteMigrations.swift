@@ -196,6 +196,11 @@ enum SQLiteMigrations {
                         WHERE status = 'queued';
                     """)
         }
+        migrator.registerMigration("v14: retention") { db in
+            // When a request's bodies were deleted; the index finds the ones due, oldest first.
+            try db.execute(sql: "ALTER TABLE deferred_requests ADD COLUMN purged_at REAL")
+            try db.execute(sql: PurgeSQL.index)
+        }
         return migrator
     }
 }

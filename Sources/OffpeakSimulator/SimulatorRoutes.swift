@@ -16,6 +16,11 @@ struct SimulatorRoutes: Sendable {
         router.post("/v1/files") { request, _ in try await upload(request) }
         router.get("/v1/files/:id") { _, context in try await fileObject(context.parameters.require("id")) }
         router.get("/v1/files/:id/content") { _, context in try await fileContent(context.parameters.require("id")) }
+        router.delete("/v1/files/:id") { _, context in
+            let id = try context.parameters.require("id")
+            guard await state.deleteFile(id) else { return SimulatorResponses.error(404, "No such File object: \(id)") }
+            return SimulatorResponses.json(["id": id, "object": "file", "deleted": true])
+        }
         router.post("/v1/batches") { request, _ in try await createBatch(request) }
         router.get("/v1/batches/:id") { _, context in try await batch(context.parameters.require("id")) }
         router.post("/v1/batches/:id/cancel") { _, context in try await cancel(context.parameters.require("id")) }

@@ -85,6 +85,15 @@ actor SimulatorState {
         files[id]
     }
 
+    private(set) var deletedFiles: [String] = []
+
+    /// Deletes a file; false when there is none with that id.
+    func deleteFile(_ id: String) -> Bool {
+        guard files.removeValue(forKey: id) != nil else { return false }
+        deletedFiles.append(id)
+        return true
+    }
+
     // MARK: Batches
 
     enum CreateError: Error {
@@ -323,6 +332,7 @@ actor SimulatorState {
     func stats() -> [UInt8] {
         SimulatedModel.jsonBytes([
             "realtime_calls": realtimeCalls, "batches": batches.count + pendingBatches.count, "files": files.count,
+            "deleted_files": deletedFiles,
             "batched_requests": batches.values.reduce(0) { $0 + $1.lines.count },
         ])
     }

@@ -18,6 +18,7 @@ extension DeferredRequest {
         writer.field("created_at", Int(createdAt))
         writer.field("submitted_at", submittedAt.map { Int($0) })
         writer.field("completed_at", completedAt.map { Int($0) })
+        writer.field("purged_at", purgedAt.map { Int($0) })
         writer.field("attempts", attempts)
         writer.key("batch")
         if let batchID {

@@ -117,6 +117,8 @@ public struct DeferredRequest: Sendable, Equatable {
     public var servedBy: ServedBy?
     /// Why it was served from real time.
     public var servedReason: String?
+    /// When its request and response bodies were deleted (retention, or its owner's `DELETE`).
+    public var purgedAt: Timestamp?
 
     public init(
         id: String, owner: String, endpoint: String, model: String, upstream: String = Upstream.defaultName,
@@ -126,8 +128,9 @@ public struct DeferredRequest: Sendable, Equatable {
         idempotencyKey: String? = nil, bodyDigest: String, bodyBytes: Int, response: StoredResponse? = nil,
         error: DeferredError? = nil, usage: TokenUsage? = nil, cost: Cost? = nil, delivery: DeliveryState = .init(),
         policy: String? = nil,
-        servedBy: ServedBy? = nil, servedReason: String? = nil
+        servedBy: ServedBy? = nil, servedReason: String? = nil, purgedAt: Timestamp? = nil
     ) {
+        self.purgedAt = purgedAt
         self.id = id
         self.owner = owner
         self.endpoint = endpoint

@@ -18,6 +18,8 @@ public protocol BatchProvider: Sendable {
     func recentBatches(limit: Int) async throws(ProviderError) -> [UpstreamBatch]
     /// Streams a file's lines to `handle`, a bounded number at a time.
     func readFileLines(id: String, handle: @Sendable ([[UInt8]]) async throws -> Void) async throws
+    /// Deletes a file once its batch is settled; a file already gone is not an error.
+    func deleteFile(id: String) async throws(ProviderError)
 }
 
 /// Yields the next chunk of a file, or nil at its end.

@@ -563,3 +563,34 @@ extension MemoryStore {
         }
     }
 }
+
+// MARK: Retention
+
+extension MemoryStore {
+    public func purgeBodies(endedBefore: Timestamp, limit: Int, now: Timestamp) async throws -> Int {
+        state.withLock { state in
+            let due = state.requests.values
+                .filter { $0.record.status.isTerminal && $0.record.purgedAt == nil && ($0.record.completedAt ?? now) < endedBefore }
+                .sorted { ($0.record.completedAt ?? 0) < ($1.record.completedAt ?? 0) }
+                .prefix(limit).map(\.record.id)
+            for id in due { Self.purge(&state.requests[id]!, now: now) }
+            return due.count
+        }
+    }
+
+    public func purgeBodies(id: String, owner: String, now: Timestamp) async throws -> PurgeResult {
+        state.withLock { state in
+            guard var entry = state.requests[id], entry.record.owner == owner else { return .notFound }
+            guard entry.record.status.isTerminal else { return .notEnded(entry.record) }
+            if entry.record.purgedAt == nil { Self.purge(&entry, now: now) }
+            state.requests[id] = entry
+            return .purged(entry.record)
+        }
+    }
+
+    static func purge(_ entry: inout Entry, now: Timestamp) {
+        entry.body = []
+        entry.record.response?.body = []
+        entry.record.purgedAt = now
+    }
+}

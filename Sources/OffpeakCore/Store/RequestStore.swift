@@ -17,6 +17,20 @@ public protocol RequestStore: Sendable {
     func recordRealtimeAnswer(id: String, _ answer: RealtimeAnswer, now: Timestamp) async throws -> Bool
     /// How many requests are queued, in all and (when `byOwner`) per owner: the queue's bounds.
     func queuedCounts(byOwner: Bool) async throws -> QueuedCounts
+    /// Deletes the request and response bodies of at most `limit` requests that ended before
+    /// `endedBefore` (oldest first), marking them purged at `now`; returns how many. Usage
+    /// records are kept.
+    func purgeBodies(endedBefore: Timestamp, limit: Int, now: Timestamp) async throws -> Int
+    /// Deletes the bodies of one request of `owner` now, if it has ended.
+    func purgeBodies(id: String, owner: String, now: Timestamp) async throws -> PurgeResult
+}
+
+public enum PurgeResult: Sendable, Equatable {
+    /// Its bodies are gone (now, or already before).
+    case purged(DeferredRequest)
+    /// Still queued or in a batch: its bodies are needed.
+    case notEnded(DeferredRequest)
+    case notFound
 }
 
 public enum AcceptResult: Sendable {
@@ -65,4 +79,24 @@ public struct ListPage: Sendable {
 public enum QueuedCountSQL {
     public static let total = "SELECT COUNT(*) FROM deferred_requests WHERE status = 'queued'"
     public static let byOwner = "SELECT owner, COUNT(*) AS n FROM deferred_requests WHERE status = 'queued' GROUP BY owner"
+}
+
+/// The statements of the purge, the same in both SQL stores: the requests whose bodies may go
+/// (ended, not purged yet, before a time), oldest first, read through their partial index.
+public enum PurgeSQL {
+    public static let ended = "status IN ('completed', 'failed', 'cancelled')"
+
+    /// Binds the time and the limit.
+    public static func due(_ placeholder: (Int) -> String) -> String {
+        """
+        SELECT seq FROM deferred_requests
+        WHERE purged_at IS NULL AND \(ended) AND completed_at < \(placeholder(1))
+        ORDER BY completed_at LIMIT \(placeholder(2))
+        """
+    }
+
+    public static let index = """
+        CREATE INDEX deferred_purgeable ON deferred_requests (completed_at)
+        WHERE purged_at IS NULL AND status IN ('completed', 'failed', 'cancelled')
+        """
 }

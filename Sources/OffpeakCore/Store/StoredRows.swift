@@ -29,7 +29,7 @@ public enum RequestColumns {
         "response_request_id", "response_body", "error_code", "error_message", "prompt_tokens", "completion_tokens",
         "cached_tokens", "reasoning_tokens", "cost_lane", "cost_currency", "cost_priced", "cost_billed", "cost_list",
         "delivery_status", "delivery_attempts", "delivery_last_status", "delivery_last_error", "policy", "served_by",
-        "served_reason", "upstream",
+        "served_reason", "upstream", "purged_at",
     ]
 
     /// The select list, with `response_body` read through `responseBody` where it is kept apart.
@@ -196,7 +196,8 @@ extension DeferredRequest {
             bodyDigest: try row.required("body_digest", row.text),
             bodyBytes: try row.required("body_bytes", row.integer),
             response: response, error: error, usage: usage, cost: cost, delivery: delivery,
-            policy: try row.text("policy"), servedBy: servedBy, servedReason: try row.text("served_reason"))
+            policy: try row.text("policy"), servedBy: servedBy, servedReason: try row.text("served_reason"),
+            purgedAt: try row.real("purged_at"))
     }
 }
 

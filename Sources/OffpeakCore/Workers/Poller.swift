@@ -15,11 +15,15 @@ public final class Poller<Clock: WorkerClock>: Service {
         public var lease: Double
         /// What each settled request cost is recorded with it, in the same write.
         public var prices: PriceTable?
+        /// Leave a settled batch's files at the provider (`OFFPEAK_KEEP_UPSTREAM_FILES`); otherwise
+        /// its input, output and error files are deleted once every row is settled.
+        public var keepUpstreamFiles: Bool
 
         public init(
             interval: Double, rules: OutcomeRules, retry: RetryPolicy = .init(), concurrency: Int = 4, lease: Double = 30,
-            prices: PriceTable? = nil
+            prices: PriceTable? = nil, keepUpstreamFiles: Bool = true
         ) {
+            self.keepUpstreamFiles = keepUpstreamFiles
             self.lease = lease
             self.prices = prices
             self.interval = interval
@@ -190,6 +194,22 @@ public final class Poller<Clock: WorkerClock>: Service {
         let terminal = await settled.count
         logger.info(
             "batch collected", metadata: ["batch": "\(batch.id)", "requests": "\(members.count)", "terminal": "\(terminal)"])
+        if !configuration.keepUpstreamFiles {
+            await deleteFiles([batch.inputFileID, upstream.outputFileID, upstream.errorFileID].compactMap { $0 }, of: batch, at: provider)
+        }
+    }
+
+    /// Deletes a settled batch's files upstream, each retried on its own; one that cannot be
+    /// deleted is logged and left (its rows are settled whatever becomes of it). Each file belongs
+    /// to this batch alone, so none is used by another.
+    private func deleteFiles(_ ids: [String], of batch: BatchRecord, at provider: any BatchProvider) async {
+        for id in ids {
+            do {
+                try await configuration.retry.run(clock: clock) { () async throws(ProviderError) in try await provider.deleteFile(id: id) }
+            } catch {
+                logger.warning("could not delete a settled batch's file upstream", metadata: ["batch": "\(batch.id)", "file": "\(id)", "error": "\(error)"])
+            }
+        }
     }
 
     /// Applies one chunk of settlements, then tells the waiters and the dispatcher of those that finished.

@@ -19,6 +19,8 @@ final class Cluster: Sendable {
         "OFFPEAK_FLUSH_MAX_AGE": "0.5",
         "OFFPEAK_POLL_INTERVAL": "0.2",
         "OFFPEAK_LEASE": "2",
+        // The tests read batches' input files back from the simulator.
+        "OFFPEAK_KEEP_UPSTREAM_FILES": "true",
     ]
 
     /// `config`, given the simulator's base URL (ending in /v1), writes the gateway's config file.
@@ -129,6 +131,12 @@ final class Cluster: Sendable {
     }
 
     /// Every batch the simulator was given, with the custom_ids and models of its input file.
+    /// The simulator's batches with their input and output file ids.
+    func upstreamBatchIDs() async throws -> [(input: String?, output: String?)] {
+        let page = try await TestHTTP.get(upstream + "/batches?limit=100", headers: [("Authorization", "Bearer sk-upstream")]).json ?? [:]
+        return (page["data"] as? [[String: Any]] ?? []).map { ($0["input_file_id"] as? String, $0["output_file_id"] as? String) }
+    }
+
     func upstreamBatches() async throws -> [UpstreamBatchFile] {
         try await OffpeakEndToEndTests.upstreamBatches(upstream)
     }
