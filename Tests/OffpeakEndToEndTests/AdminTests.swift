@@ -89,7 +89,7 @@ import Testing
     @Test(arguments: [true, false])
     func aCancelledBatchKeepsWhatRanAndRequeuesOrCancelsTheRest(requeue: Bool) async throws {
         let cluster = try await Cluster(
-            name: "admin-cancel", batchDelay: 6,
+            name: "admin-cancel", batchDelay: 12,
             gateway: ["OFFPEAK_ADMIN_KEYS": "sk-admin", "OFFPEAK_FLUSH_MAX_REQUESTS": "20", "OFFPEAK_FLUSH_MAX_AGE": "3600"])
         let (batch, ids) = try await runningBatch(cluster, count: 20)
         let malformed = try await cancel(cluster, batch, ["requeue": "no"])
