@@ -53,11 +53,12 @@ struct Passthrough: Sendable {
     func forward(_ request: Request, context: GatewayContext) async throws -> Response {
         let length = request.headers[.contentLength].flatMap(Int64.init)
         let modelCall = request.method == .post && UsageRecord.meteredEndpoints.contains(request.uri.path)
-        let routing = routes.upstreams.count > 1
-        // The model a call names: read from its body when it is small enough to keep whole.
+        // The model a call names: read from its body when it is small enough to keep whole (larger
+        // when the call must be routed by it).
+        let readLimit = routes.routesByModel ? Self.routingReadLimit : metering != nil ? Self.modelReadLimit : nil
         var requestModel: String?
         var bytes: ByteBuffer?
-        if modelCall, let length, length <= (routing ? Self.routingReadLimit : metering != nil ? Self.modelReadLimit : 0) {
+        if modelCall, let length, let readLimit, length <= readLimit {
             let read = try await request.body.collect(upTo: Int(length))
             requestModel = (try? JSONObjectView(Array(buffer: read)))?.string("model")
             bytes = read
@@ -75,7 +76,7 @@ struct Passthrough: Sendable {
 
     /// The upstream a call for `model` goes to (the first, for a call that names none).
     func route(model: String?) throws -> Upstream {
-        guard routes.upstreams.count > 1, let model else { return routes.upstreams[0] }
+        guard routes.routesByModel, let model else { return routes.upstreams[0] }
         guard let routed = routes.route(model: model) else { throw Self.notRouted(model) }
         return routed
     }

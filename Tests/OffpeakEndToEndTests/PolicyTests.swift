@@ -36,19 +36,8 @@ import Testing
             headers: [("Authorization", "Bearer \(key)")] + headers)
     }
 
-    /// Runs the `offpeak` binary to completion: exit status and everything it printed.
     func offpeak(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = OffpeakProcess.binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OFFPEAK_") }.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        try OffpeakProcess.runToEnd(arguments, environment: environment)
     }
 
     @Test func policiesPrintsTheRulesAsParsedAndAnInvalidFileIsRefused() throws {

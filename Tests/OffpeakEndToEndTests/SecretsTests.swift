@@ -36,7 +36,8 @@ import Testing
         let firstLog = cluster.gateway.log
         try await cluster.restartGateway()
 
-        let printed = try Self.offpeak(["webhook-secret"], environment: ["OFFPEAK_DATABASE": cluster.database])
+        let printed = try OffpeakProcess.runToEnd(
+            ["webhook-secret"], environment: ["OFFPEAK_DATABASE": cluster.database], errors: false)
         let secret = printed.output.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(printed.status == 0 && secret.hasPrefix("whsec_"), "\(printed.output)")
         let log = firstLog + cluster.gateway.log
@@ -48,19 +49,5 @@ import Testing
             #expect(!log.contains(value), "the \(name) is in the log")
         }
         #expect(log.count > 1000, "the log was written (at trace level)")
-    }
-
-    static func offpeak(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = OffpeakProcess.binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OFFPEAK_") }.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
     }
 }

@@ -89,6 +89,12 @@ public struct UpstreamRoutes: Sendable, Equatable {
         self.upstreams = upstreams
     }
 
+    /// Whether a call's model decides where it goes: more than one upstream, or one that does not
+    /// take every model.
+    public var routesByModel: Bool {
+        upstreams.count > 1 || upstreams.first?.models != ["*"]
+    }
+
     public func route(model: String) -> Upstream? {
         upstreams.first { $0.takes(model: model) }
     }

@@ -3,6 +3,24 @@ import Synchronization
 
 /// The `offpeak` binary run as a child process (`serve` or `simulate`), on a port of its choosing.
 final class OffpeakProcess: Sendable {
+    /// Runs the `offpeak` binary to completion, with only the given `OFFPEAK_*` settings: its exit
+    /// status and what it printed (standard error too, unless `errors` is false).
+    static func runToEnd(_ arguments: [String], environment: [String: String] = [:], errors: Bool = true) throws
+        -> (status: Int32, output: String)
+    {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OFFPEAK_") }.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = errors ? pipe : FileHandle.nullDevice
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
     struct StartFailure: Error, CustomStringConvertible {
         let description: String
     }
