@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        // The tests read the API document with it (without external loading, which builds slower).
+        .package(url: "https://github.com/mattpolzin/OpenAPIKit.git", from: "6.4.0", traits: []),
     ],
     targets: [
         // Domain: records, JSONL, flush policy, outcome rules, the store and provider protocols, workers.
@@ -101,8 +103,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            // The console's templates and assets are compiled in: one binary serves everything.
-            resources: [.embedInCode("Console/Templates"), .embedInCode("Console/Assets")],
+            // The console's templates and assets, and the API document, are compiled in: one binary serves everything.
+            resources: [.embedInCode("Console/Templates"), .embedInCode("Console/Assets"), .embedInCode("OpenAPI")],
             swiftSettings: swiftSettings
         ),
         // The simulated provider: a real OpenAI-compatible HTTP server with injectable faults.
@@ -189,6 +191,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "OpenAPIKit", package: "OpenAPIKit"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -17,6 +17,8 @@ struct DeferredIntake: Sendable {
     let retryAfter: Int
     let maxRequestBytes: Int
     let flusherDoorbell: Doorbell
+    /// What a failed write is answered (503), and what `/readyz` learns of it.
+    let unavailable: StoreUnavailable
     let clock: SystemClock
 
     /// What a deferred call's body must be, checked before anything is stored.
@@ -125,7 +127,15 @@ struct DeferredIntake: Sendable {
         }
         var stored = false
         defer { bounds.finish(reservation, created: stored) }
-        switch try await store.accept(NewDeferredRequest(record: record, body: folded)) {
+        let outcome: AcceptResult
+        do {
+            outcome = try await store.accept(NewDeferredRequest(record: record, body: folded))
+        } catch {
+            // The group this call was in did not commit: 503, none of its calls answered 202.
+            throw unavailable.failed(error)
+        }
+        unavailable.succeeded()
+        switch outcome {
         case .created(let created):
             stored = true
             Self.acceptedCounter.increment()

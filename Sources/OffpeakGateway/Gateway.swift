@@ -50,12 +50,7 @@ public enum Gateway {
         let router = buildRouter(
             store: store, configuration: configuration, httpClient: httpClient, callbacks: callbacks, waiters: waiters,
             flusherDoorbell: flusher.doorbell, deliveryDoorbell: dispatcher.doorbell, usage: usage, flusher: flusher,
-            upstreams: upstreams, bounds: bounds, clock: clock, logger: logger)
-        router.get("/metrics") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: metricsText())))
-        }
+            upstreams: upstreams, bounds: bounds, metricsText: metricsText, clock: clock, logger: logger)
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "offpeak"),
@@ -115,15 +110,18 @@ public enum Gateway {
         store: any DeferredStore, configuration: GatewayConfiguration, httpClient: HTTPClient,
         callbacks: CallbackURLPolicy, waiters: ResultWaiters = ResultWaiters(), flusherDoorbell: Doorbell = Doorbell(),
         deliveryDoorbell: Doorbell = Doorbell(), usage: UsageRecorder? = nil, flusher: (any QueueFlushing)? = nil,
-        upstreams: BatchUpstreams? = nil, bounds: QueueBounds? = nil, clock: SystemClock = SystemClock(), logger: Logger
+        upstreams: BatchUpstreams? = nil, bounds: QueueBounds? = nil, storeHealth: StoreHealth = StoreHealth(),
+        metricsText: @escaping @Sendable () -> [UInt8] = { [] },
+        clock: SystemClock = SystemClock(), logger: Logger
     ) -> Router<GatewayContext> {
         let results = DeferredResults(
             store: store, waiters: waiters, maxWait: configuration.maxWait, pollInterval: configuration.pollInterval,
             deliveryDoorbell: deliveryDoorbell, clock: clock)
+        let unavailable = StoreUnavailable(store: store, health: storeHealth, clock: clock, logger: logger)
         let intake = DeferredIntake(
             store: store, routes: configuration.routes, bounds: bounds ?? QueueBounds(limits: configuration.queueLimits),
             retryAfter: max(1, Int(min(configuration.flush.maxAge, 3600).rounded(.up))), maxRequestBytes: configuration.maxRequestBytes,
-            flusherDoorbell: flusherDoorbell, clock: clock)
+            flusherDoorbell: flusherDoorbell, unavailable: unavailable, clock: clock)
         let respondAsync = RespondAsync(intake: intake, results: results, callbacks: callbacks, maxWait: configuration.maxWait)
         let passthrough = Passthrough(
             client: httpClient, routes: configuration.routes,
@@ -135,15 +133,16 @@ public enum Gateway {
 
         let router = Router(context: GatewayContext.self)
         router.get("/healthz") { _, _ in JSONResponse.make(Array(#"{"status":"ok"}"#.utf8)) }
-        router.get("/readyz") { _, _ in
-            do {
-                try await store.ping()
-                return JSONResponse.make(Array(#"{"status":"ready"}"#.utf8))
-            } catch {
-                return JSONResponse.make(Array(#"{"status":"store unreachable"}"#.utf8), status: .serviceUnavailable)
-            }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metricsText())))
         }
+        router.get("/openapi.json") { _, _ in JSONResponse.make(APIDocument.bytes, headers: [.cacheControl: "no-cache"]) }
+        let readiness = Readiness(unavailable)
+        router.get("/readyz") { _, _ in await readiness.respond() }
         let v1 = router.group("/v1").add(middleware: ClientAuthMiddleware(keys: configuration.clientKeys))
+            .add(middleware: StoreFaultMiddleware(store: store))
         for endpoint in BatchEndpoints.all {
             v1.post(RouterPath(String(endpoint.dropFirst("/v1/".count)))) { request, context in
                 let prefer = PreferHeader(request.headers[values: .prefer])
@@ -159,6 +158,7 @@ public enum Gateway {
         reports.register(on: v1)
         let access = OperatorAccess(adminKeys: configuration.adminKeys, clientKeys: configuration.clientKeys, host: configuration.host)
         let admin = router.group("/admin/v1").add(middleware: AdminAuthMiddleware(access: access))
+            .add(middleware: StoreFaultMiddleware(store: store))
         let operations = AdminRoutes(store: store, flusher: flusher, upstreams: upstreams, usage: reports, results: results, clock: clock)
         operations.register(on: admin)
         ConsoleRoutes(

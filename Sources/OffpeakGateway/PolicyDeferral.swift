@@ -64,9 +64,15 @@ struct PolicyDeferral: Sendable {
         if call.streaming, rule.stream == .passthrough || !BatchEndpoints.replaysStreams(endpoint) {
             return try await passthrough.forward(replay, context: context)
         }
-        let committed = try await intake.commit(
-            call, upstream: upstream, owner: context.owner, endpoint: endpoint, callbackURL: nil,
-            idempotencyKey: try intake.idempotencyKey(request), policy: rule.name)
+        let committed: (request: DeferredRequest, replayed: Bool)
+        do {
+            committed = try await intake.commit(
+                call, upstream: upstream, owner: context.owner, endpoint: endpoint, callbackURL: nil,
+                idempotencyKey: try intake.idempotencyKey(request), policy: rule.name)
+        } catch let error as OpenAIError where error.code == "store_unavailable" {
+            // The app waits for an answer, not an id: while the store cannot write, it gets one in real time.
+            return try await passthrough.forward(replay, context: context)
+        }
         Self.held.increment()
         return try await hold(committed.request, rule: rule, streaming: call.streaming, body: call.body, context: context)
     }

@@ -16,14 +16,22 @@ struct QueueBoundsRefresher: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            var backoff = FaultBackoff()
             while !Task.isCancelled {
                 let started = clock.now()
+                var wait = max(1, 5 * (clock.now() - started))
                 do {
                     try await refresh()
+                    wait = max(1, 5 * (clock.now() - started))
+                    _ = backoff.succeeded()
                 } catch {
-                    logger.warning("could not count the queue; the bounds keep their last count", metadata: ["error": "\(error)"])
+                    let (delay, log) = backoff.failed()
+                    if log {
+                        logger.warning("could not count the queue; the bounds keep their last count", metadata: ["error": "\(error)"])
+                    }
+                    wait = delay
                 }
-                try? await clock.sleep(seconds: max(1, 5 * (clock.now() - started)))
+                try? await clock.sleep(seconds: wait)
             }
         }
     }

@@ -30,13 +30,18 @@ struct RetentionPurger: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            var backoff = FaultBackoff(baseDelay: 1, maxDelay: 300)
             while !Task.isCancelled {
+                var wait = min(60, max(0.5, retention / 10))
                 do {
                     try await purgeDue()
+                    _ = backoff.succeeded()
                 } catch {
-                    logger.warning("purge failed; will try again", metadata: ["error": "\(error)"])
+                    let (delay, log) = backoff.failed()
+                    if log { logger.warning("purge failed; will try again", metadata: ["error": "\(error)"]) }
+                    wait = max(wait, delay)
                 }
-                try? await clock.sleep(seconds: min(60, max(0.5, retention / 10)))
+                try? await clock.sleep(seconds: wait)
             }
         }
     }

@@ -21,10 +21,12 @@ public struct SQLiteStore: DeferredStore {
         configuration.busyMode = .timeout(10)
         let pool = try DatabasePool(path: path, configuration: configuration)
         self.pool = pool
+        // All or nothing: any failure rolls the group back and fails every request in it (after a
+        // full disk, say, SQLite may already have rolled the transaction back itself).
         accepts = GroupCommit { items in
             do {
                 return try await pool.write { db in
-                    items.map { item in Result { try Self.accept(item, in: db) } }
+                    try items.map { item in .success(try Self.accept(item, in: db)) }
                 }
             } catch {
                 return items.map { _ in .failure(error) }
@@ -47,7 +49,7 @@ public struct SQLiteStore: DeferredStore {
         return try await accepts.submit(new)
     }
 
-    /// One accept inside a group's transaction; a failure here fails this request only.
+    /// One accept inside a group's transaction.
     static func accept(_ new: NewDeferredRequest, in db: Database) throws -> AcceptResult {
         let record = new.record
         if let key = record.idempotencyKey,

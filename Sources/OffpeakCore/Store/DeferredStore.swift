@@ -14,13 +14,14 @@ import ServiceLifecycle
 /// - `OperatorViews`: batches and requests as the operator lists and looks them up.
 /// - `SettingsStore`: values kept once (the webhook secret).
 /// - `KeyValueStore`: values with an expiry (the console's sessions).
-/// - `StoreLifecycle`: schema, readiness, and what must run while the store is in use.
+/// - `StoreLifecycle`: schema, readiness, the faults its driver reports (`StoreFaults`), and what
+///   must run while the store is in use.
 public typealias DeferredStore = RequestStore & BatchQueue & LiveBatches & DeliveryQueue & UsageLedger & QueueControl
     & OperatorViews & SettingsStore & KeyValueStore & StoreLifecycle
 
 /// A store's life inside the application: migrated before the server starts, its connections and
 /// upkeep run as services of the same service group.
-public protocol StoreLifecycle: Sendable {
+public protocol StoreLifecycle: StoreFaults {
     /// Brings the schema up to date; safe when several instances start at once.
     func migrate() async throws
     /// Cheap check that the store answers (readiness).
@@ -31,6 +32,8 @@ public protocol StoreLifecycle: Sendable {
 
 extension StoreLifecycle {
     public var services: [any Service] { [] }
+
+    public func fault(_ error: any Error) -> StoreFault? { error as? StoreFault }
 }
 
 /// Values kept once and shared by every instance (the webhook signing secret).

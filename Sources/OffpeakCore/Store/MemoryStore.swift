@@ -31,6 +31,8 @@ public final class MemoryStore: DeferredStore {
         var batches: [String: BatchEntry] = [:]
         var settings: [String: String] = [:]
         var values: [String: ExpiringValue] = [:]
+        /// Set by a test: the fault every write meets.
+        var fault: StoreFault?
     }
 
     let state = Mutex(State())
@@ -40,10 +42,17 @@ public final class MemoryStore: DeferredStore {
     public func migrate() async throws {}
     public func ping() async throws {}
 
+    /// Makes intake's writes (accepts and stored values) fail with `fault` until called with nil:
+    /// the store faults of a real disk or server, for route tests.
+    public func injectFault(_ fault: StoreFault?) {
+        state.withLock { $0.fault = fault }
+    }
+
     // MARK: RequestStore
 
     public func accept(_ new: NewDeferredRequest) async throws -> AcceptResult {
-        state.withLock { state in
+        try state.withLock { state in
+            if let fault = state.fault { throw fault }
             let record = new.record
             let keyName = record.idempotencyKey.map { "\(record.owner)\u{0}\($0)" }
             if let keyName, let id = state.keys[keyName], let existing = state.requests[id]?.record {
@@ -430,7 +439,8 @@ public final class MemoryStore: DeferredStore {
 
 extension MemoryStore {
     public func putValue(_ value: String, forKey key: String, expiresAt: Timestamp?, onlyIfAbsent: Bool, now: Timestamp) async throws -> Bool {
-        state.withLock { state in
+        try state.withLock { state in
+            if let fault = state.fault { throw fault }
             state.values = state.values.filter { $0.value.expiresAt.map { $0 > now } ?? true }
             let existing = state.values[key]
             if onlyIfAbsent, existing != nil { return false }

@@ -32,6 +32,7 @@ public final class Dispatcher<Clock: WorkerClock>: Service {
     private let logger: Logger
     public let doorbell: Doorbell
     private let inFlight = Mutex(0)
+    private let backoff = Mutex(FaultBackoff())
     private let delivered = Counter(label: "offpeak_webhook_deliveries_total", dimensions: [("outcome", "delivered")])
     private let retried = Counter(label: "offpeak_webhook_deliveries_total", dimensions: [("outcome", "retried")])
     private let failed = Counter(label: "offpeak_webhook_deliveries_total", dimensions: [("outcome", "failed")])
@@ -84,12 +85,19 @@ public final class Dispatcher<Clock: WorkerClock>: Service {
                     self.doorbell.ring()
                 }
             }
+            if backoff.withLock({ $0.succeeded() }) { logger.notice("pending callbacks are read again") }
             if jobs.count == room { return configuration.idleCheck }
             guard let next = try await store.nextDeliveryAt() else { return configuration.idleCheck }
             return min(configuration.idleCheck, max(0.005, next - clock.now()))
         } catch {
-            logger.error("could not read pending callbacks", metadata: ["error": "\(error)"])
-            return configuration.idleCheck
+            let (delay, log, failures) = backoff.withLock { backoff in
+                let (delay, log) = backoff.failed()
+                return (delay, log, backoff.failures)
+            }
+            if log {
+                logger.error("could not read pending callbacks; backing off", metadata: ["error": "\(error)", "failures": "\(failures)"])
+            }
+            return max(configuration.idleCheck, delay)
         }
     }
 

@@ -85,6 +85,7 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
     private func loop() async {
         await resumePreparedBatches()
         var lastResume = clock.now()
+        var backoff = FaultBackoff()
         while !Task.isCancelled {
             // Batches set aside after a failed create, or left by an instance that stopped, are taken up.
             if clock.now() - lastResume >= Self.resumeInterval {
@@ -96,8 +97,13 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
                 if let due = try await flushDue() {
                     wait = min(wait, max(0.01, due - clock.now()))
                 }
+                if backoff.succeeded() { logger.notice("flush passes succeed again") }
             } catch {
-                logger.error("flush pass failed", metadata: ["error": "\(error)"])
+                let (delay, log) = backoff.failed()
+                if log {
+                    logger.error("flush pass failed; backing off", metadata: ["error": "\(error)", "failures": "\(backoff.failures)"])
+                }
+                wait = max(wait, delay)
             }
             try? await clock.sleep(seconds: min(wait, configuration.minimumSpacing))
             await doorbell.wait(seconds: wait - configuration.minimumSpacing, clock: clock)

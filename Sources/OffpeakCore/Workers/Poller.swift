@@ -68,6 +68,7 @@ public final class Poller<Clock: WorkerClock>: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            var backoff = FaultBackoff()
             while !Task.isCancelled {
                 var wait = self.configuration.interval
                 do {
@@ -76,8 +77,14 @@ public final class Poller<Clock: WorkerClock>: Service {
                     if let next = try await self.store.nextPollAt() {
                         wait = min(wait, max(0.01, next - self.clock.now()))
                     }
+                    if backoff.succeeded() { self.logger.notice("poll passes succeed again") }
                 } catch {
-                    self.logger.error("poll pass failed", metadata: ["error": "\(error)"])
+                    let (delay, log) = backoff.failed()
+                    if log {
+                        self.logger.error(
+                            "poll pass failed; backing off", metadata: ["error": "\(error)", "failures": "\(backoff.failures)"])
+                    }
+                    wait = max(wait, delay)
                 }
                 await self.doorbell.wait(seconds: wait, clock: self.clock)
             }

@@ -1,0 +1,104 @@
+import NIOCore
+import NIOPosix
+import OffpeakCore
+import PostgresNIO
+import Synchronization
+
+/// PostgreSQL's errors that mean the database cannot take writes now, and a connection lease with
+/// a deadline, so that a call waiting for a database that is down is answered instead of waiting
+/// for the pool's circuit breaker.
+extension PostgresStore {
+    public func fault(_ error: any Error) -> StoreFault? {
+        if let fault = error as? StoreFault { return fault }
+        // The pool's own errors (its circuit breaker open) come from a module it does not export.
+        if error is NIOConnectionError || error is IOError || error is ChannelError
+            || String(reflecting: type(of: error)).hasSuffix("ConnectionPoolError")
+        {
+            return StoreFault(.unreachable, String(describing: error))
+        }
+        guard let error = error as? PSQLError else { return nil }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed, .sslUnsupported,
+            .failedToAddSSLHandler:
+            return StoreFault(.unreachable, "PostgreSQL connection: \(error.code)")
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            let detail = "PostgreSQL \(state): \(error.serverInfo?[.message] ?? "")"
+            switch state {
+            case "53100": return StoreFault(.diskFull, detail)
+            case "25006": return StoreFault(.readOnly, detail)
+            case "58030": return StoreFault(.ioError, detail)
+            case "57P01", "57P02", "57P03", "53300": return StoreFault(.unreachable, detail)
+            default: return state.hasPrefix("08") ? StoreFault(.unreachable, detail) : nil
+            }
+        default:
+            return nil
+        }
+    }
+
+    /// Runs `body` on a connection leased within `deadline` seconds, or throws `unreachable` having
+    /// sent nothing. Once leased, `body` runs to its end whatever the time: a statement under way
+    /// is never abandoned, so a caller is never told "failed" of a write that may commit. The wait
+    /// for the lease runs in a task of its own, which is cancelled at the deadline and not awaited:
+    /// a pool that never answers a cancelled lease (seen while the server shuts down) cannot hold
+    /// the caller.
+    static func withConnection<T: Sendable>(
+        _ client: PostgresClient, leasedWithin deadline: Double, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let lease = Lease()
+        let tooLate = StoreFault(.unreachable, "no connection within \(deadline) s")
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let answer = Once(continuation)
+            let work = Task {
+                do {
+                    let result = try await client.withConnection { connection in
+                        let late = lease.state.withLock { state in
+                            if state == .timedOut { return true }
+                            state = .leased
+                            return false
+                        }
+                        if late { throw tooLate }
+                        return try await body(connection)
+                    }
+                    answer.resume(.success(result))
+                } catch {
+                    answer.resume(.failure(error))
+                }
+            }
+            Task {
+                try? await Task.sleep(for: .milliseconds(Int64(deadline * 1000)))
+                let timedOut = lease.state.withLock { state in
+                    if state == .leased { return false }
+                    state = .timedOut
+                    return true
+                }
+                if timedOut {
+                    answer.resume(.failure(tooLate))
+                    work.cancel()
+                }
+            }
+        }
+    }
+
+    /// Resumes a continuation once, whichever of two tasks comes first.
+    private final class Once<T: Sendable>: Sendable {
+        let continuation: Mutex<CheckedContinuation<T, any Error>?>
+
+        init(_ continuation: CheckedContinuation<T, any Error>) {
+            self.continuation = Mutex(continuation)
+        }
+
+        func resume(_ result: Result<T, any Error>) {
+            continuation.withLock { waiting in
+                defer { waiting = nil }
+                return waiting
+            }?.resume(with: result)
+        }
+    }
+
+    private enum LeaseState { case waiting, leased, timedOut }
+
+    private final class Lease: Sendable {
+        let state = Mutex(LeaseState.waiting)
+    }
+}
