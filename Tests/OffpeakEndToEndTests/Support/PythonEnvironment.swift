@@ -4,7 +4,7 @@ import Foundation
 actor PythonEnvironment {
     static let shared = PythonEnvironment()
     /// Keep in step with `.ci/run`, which makes the same virtualenv first.
-    static let packages = ["openai", "anthropic", "standardwebhooks", "selenium"]
+    static let packages = ["openai", "anthropic", "standardwebhooks", "selenium", "schemathesis"]
 
     static var packageRoot: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -51,6 +51,16 @@ actor PythonEnvironment {
             throw Failure(description: "\(executable) \(arguments.joined(separator: " ")) failed:\n\(text.suffix(3000))")
         }
         return text
+    }
+
+    /// Runs a program the virtualenv installed (`schemathesis`), off the cooperative pool; what it printed.
+    nonisolated func runTool(_ name: String, _ arguments: [String]) async throws -> String {
+        let tool = try await python().deletingLastPathComponent().appendingPathComponent(name)
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try Self.run(tool.path, arguments) })
+            }
+        }
     }
 
     /// Runs one of the scripts in `Tests/OffpeakEndToEndTests/Python` and reads its JSON output.
