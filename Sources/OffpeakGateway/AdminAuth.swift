@@ -2,7 +2,7 @@ import HTTPTypes
 import Hummingbird
 import OffpeakCore
 
-/// Who is an operator (contract section 10), for the operator API and the console alike: a key of
+/// Who is an operator, for the operator API and the console alike: a key of
 /// `OFFPEAK_ADMIN_KEYS`; a client key is refused as such. With no operator keys configured,
 /// anyone who reaches a gateway listening on a loopback address (they are on the machine), and
 /// no one otherwise. Only the keys' hashes are kept.

@@ -2,7 +2,7 @@ import Hummingbird
 import NIOCore
 import OffpeakCore
 
-/// The operator API (`/admin/v1`, contract section 10): queues, batches, requests, stats and usage
+/// The operator API (`/admin/v1`): queues, batches, requests, stats and usage
 /// over every key. Each part is in a file of its own (`AdminRoutes+Queues.swift`, …).
 struct AdminRoutes: Sendable {
     let store: any BatchQueue & QueueControl & OperatorViews

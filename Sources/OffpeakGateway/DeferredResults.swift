@@ -3,7 +3,7 @@ import Hummingbird
 import NIOCore
 import OffpeakCore
 
-/// `/v1/deferred`: the object, its result, cancellation and the list (contract section 4).
+/// `/v1/deferred`: the object, its result, cancellation and the list.
 struct DeferredResults: Sendable {
     let store: any RequestStore & DeliveryQueue
     let waiters: ResultWaiters

@@ -5,7 +5,7 @@ import NIOCore
 import NIOHTTP1
 import OffpeakCore
 
-/// A policy's flex lane (contract section 8): the call is sent at once, synchronously, with
+/// A policy's flex lane: the call is sent at once, synchronously, with
 /// `service_tier: "flex"` (the batch price, answers in minutes rather than hours), a timeout of
 /// 15 minutes, and 429/5xx (or no answer) retried with backoff until the rule's `deadline` (its
 /// `hold` when it names none); then the rule's fallback: real time (`when-queued`, `always`) or

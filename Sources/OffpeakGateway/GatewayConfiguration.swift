@@ -2,7 +2,7 @@ import Configuration
 import Foundation
 import OffpeakCore
 
-/// Every setting of `offpeak serve` (contract section 1), read once at the entry point.
+/// Every setting of `offpeak serve`, read once at the entry point.
 public struct GatewayConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080

@@ -9,7 +9,7 @@ import OffpeakCore
 
 /// Forwards a call to the provider as it is, with the gateway's key, and relays the answer as it
 /// arrives: bodies stream both ways, so server-sent events reach the client chunk by chunk. With
-/// several upstreams, a call goes to the one its model is routed to (contract section 8); a call
+/// several upstreams, a call goes to the one its model is routed to; a call
 /// that names no model (a `GET`, a file upload) goes to the first.
 struct Passthrough: Sendable {
     let client: HTTPClient

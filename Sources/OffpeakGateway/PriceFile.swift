@@ -2,7 +2,7 @@ import Foundation
 import OffpeakCore
 import Yams
 
-/// Reads the `prices` section of the config file (the same file as the policies; contract section 9):
+/// Reads the `prices` section of the config file (the same file as the policies):
 /// ```yaml
 /// prices:
 ///   currency: USD

@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import OffpeakCore
 
-/// `Prefer: respond-async` (contract section 2): the call is taken in through the intake and
+/// `Prefer: respond-async`: the call is taken in through the intake and
 /// answered 202 with its id, or with its result when `wait=N` sees it finish.
 struct RespondAsync: Sendable {
     let intake: DeferredIntake

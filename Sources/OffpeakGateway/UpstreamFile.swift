@@ -2,8 +2,7 @@ import Foundation
 import OffpeakCore
 import Yams
 
-/// Reads the `upstreams` section of the config file (the same file as the policies; contract
-/// section 8):
+/// Reads the `upstreams` section of the config file (the same file as the policies):
 /// ```yaml
 /// upstreams:
 ///   - name: dashscope

@@ -1,7 +1,7 @@
 import Hummingbird
 import OffpeakCore
 
-/// `GET /v1/usage` (contract section 9): the usage report, computed by the store. A client key
+/// `GET /v1/usage`: the usage report, computed by the store. A client key
 /// sees its own traffic only; the operator's report over every key comes with the operator API.
 struct UsageReports: Sendable {
     let store: any UsageLedger

@@ -3,8 +3,8 @@ import OffpeakCore
 
 /// Anthropic's Message Batches in the shapes the workers know: a message batch as an
 /// `UpstreamBatch`, the batch's JSONL as the create call's `requests`, and each results line as
-/// an output line of the OpenAI batch format, so that one set of outcome rules serves both
-/// (contract section 8): `succeeded` completes with the message (200), `errored` with an
+/// an output line of the OpenAI batch format, so that one set of outcome rules serves both:
+/// `succeeded` completes with the message (200), `errored` with an
 /// `invalid_request_error` fails (400), any other error is answered 500 (back to the queue while
 /// attempts remain), `expired` and `canceled` are lines that never ran.
 enum AnthropicWire {

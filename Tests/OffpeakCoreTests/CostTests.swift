@@ -2,7 +2,7 @@ import Foundation
 import OffpeakCore
 import Testing
 
-/// The contract's cost formula, to the pico-unit, and money that sums without drift.
+/// The cost formula, to the pico-unit, and money that sums without drift.
 @Suite struct CostTests {
     static let prices = PriceTable(
         currency: "USD", batchMultiplier: Decimal(string: "0.5")!,

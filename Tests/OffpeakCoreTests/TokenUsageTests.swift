@@ -1,7 +1,7 @@
 import OffpeakCore
 import Testing
 
-/// Token counts as each endpoint's answer reports them (contract section 9).
+/// Token counts as each endpoint's answer reports them.
 @Suite struct TokenUsageTests {
     static func usage(_ body: String) -> TokenUsage? { OutputLine.usage(in: Array(body.utf8)) }
 

@@ -3,8 +3,8 @@ import NIOHTTP1
 import OffpeakTestSupport
 import Testing
 
-/// Anthropic behind the gateway (contract section 8): `/v1/messages` passes through (streams
-/// included) and, deferred, goes into Message Batches; each result type takes the contract's
+/// Anthropic behind the gateway: `/v1/messages` passes through (streams
+/// included) and, deferred, goes into Message Batches; each result type takes its documented
 /// outcome; the official Anthropic SDK sees nothing but its own API.
 @Suite struct AnthropicTests {
     /// One simulator serves both APIs: an OpenAI-compatible upstream and an Anthropic one over it.

@@ -3,7 +3,7 @@ import NIOHTTP1
 import OffpeakTestSupport
 import Testing
 
-/// The flex lane (contract section 8): a policy sends its calls at once with
+/// The flex lane: a policy sends its calls at once with
 /// `service_tier: "flex"` to an upstream that sells it, retries 429s until the rule's deadline,
 /// then falls back as the rule says; answers carry `Offpeak-Served-By: flex` and are priced at
 /// the batch rate.

@@ -2,7 +2,7 @@ import Foundation
 import OffpeakTestSupport
 import Testing
 
-/// Every outcome row of contract section 3, driven by the simulator's fault markers.
+/// Every outcome row of a batch's outcomes, driven by the simulator's fault markers.
 @Suite(.serialized) struct OutcomeTests {
     func send(_ cluster: Cluster, model: String, _ texts: [String]) async throws -> [String] {
         var ids: [String] = []

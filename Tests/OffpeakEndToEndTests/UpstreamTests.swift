@@ -3,7 +3,7 @@ import NIOHTTP1
 import OffpeakTestSupport
 import Testing
 
-/// Several upstreams behind one gateway (contract section 8): every model's calls and batches
+/// Several upstreams behind one gateway: every model's calls and batches
 /// reach only the upstream its globs route it to, with that upstream's key and window; no file
 /// mixes upstreams, endpoints or models; a model no upstream takes is refused.
 @Suite struct UpstreamTests {

@@ -1,4 +1,4 @@
-/// What becomes of one request when its batch ends (contract section 3).
+/// What becomes of one request when its batch ends.
 public enum RowDisposition: Sendable, Equatable {
     /// A 2xx answer: kept as given.
     case complete(StoredResponse, TokenUsage?)

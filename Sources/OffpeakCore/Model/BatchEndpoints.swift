@@ -1,4 +1,4 @@
-/// The endpoints whose calls Offpeak defers into batch files (contract section 8), each batched
+/// The endpoints whose calls Offpeak defers into batch files, each batched
 /// under its own `url`: one endpoint and one model per file, the provider's body returned as given.
 public enum BatchEndpoints {
     /// What OpenAI-compatible Batch APIs take.

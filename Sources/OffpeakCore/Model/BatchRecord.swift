@@ -98,7 +98,7 @@ public struct BatchProgress: Sendable, Equatable {
     }
 }
 
-/// What a batch file holds: one upstream, one endpoint, one model (contract section 8).
+/// What a batch file holds: one upstream, one endpoint, one model.
 public struct GroupKey: Sendable, Hashable, CustomStringConvertible {
     public var upstream: String
     public var endpoint: String

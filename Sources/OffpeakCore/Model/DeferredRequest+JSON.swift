@@ -1,12 +1,12 @@
 extension DeferredRequest {
-    /// The deferred request object of the contract (section 4).
+    /// The deferred request object (`DeferredRequest` in the API document).
     public func jsonObject() -> [UInt8] {
         var writer = JSONWriter(reservingCapacity: 512 + (response?.body.count ?? 0))
         write(to: &writer)
         return writer.bytes
     }
 
-    /// Writes the object; `more` adds members after the contract's (the operator's `trace`).
+    /// Writes the object; `more` adds members after the object's own (the operator's `trace`).
     public func write(to writer: inout JSONWriter, more: (inout JSONWriter) -> Void = { _ in }) {
         writer.beginObject()
         writer.field("id", id)
@@ -76,7 +76,7 @@ extension DeferredRequest {
         } else {
             writer.null()
         }
-        // Beyond the contract's object: how it was answered, and the policy that deferred it.
+        // Beyond OpenAI's shape of such objects: how it was answered, and the policy that deferred it.
         writer.field("served_by", servedBy?.rawValue)
         writer.field("served_reason", servedReason)
         writer.field("policy", policy)

@@ -39,7 +39,7 @@ public struct DeferredError: Sendable, Equatable {
     }
 }
 
-/// Token counts of a completed request, as the provider reported them (contract section 9).
+/// Token counts of a completed request, as the provider reported them.
 public struct TokenUsage: Sendable, Equatable {
     /// Input tokens, cached ones included.
     public var promptTokens: Int
@@ -92,7 +92,7 @@ public struct DeferredRequest: Sendable, Equatable {
     public var owner: String
     public var endpoint: String
     public var model: String
-    /// The upstream its model is routed to (contract section 8), where its batches go.
+    /// The upstream its model is routed to, where its batches go.
     public var upstream: String
     public var status: DeferredStatus
     public var createdAt: Timestamp

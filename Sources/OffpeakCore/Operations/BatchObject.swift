@@ -1,4 +1,4 @@
-/// A batch as the operator and the provider's console see it (contract sections 8 and 10).
+/// A batch as the operator and the provider's console see it.
 extension BatchRecord {
     /// The name it is shown by, here and in the provider's console: `offpeak qwen-plus 480 requests`.
     public var name: String {

@@ -1,4 +1,4 @@
-/// Per model, how deferred requests fared (`GET /admin/v1/stats`, contract section 10): those that
+/// Per model, how deferred requests fared (`GET /admin/v1/stats`): those that
 /// ended in the period, how long they took from acceptance to their end, and what waits now.
 public struct ModelStats: Sendable, Equatable {
     public var model: String

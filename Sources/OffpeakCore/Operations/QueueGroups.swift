@@ -49,7 +49,7 @@ public struct GroupSelector: Sendable, Equatable {
     }
 }
 
-/// One group as the operator sees it (`GET /admin/v1/queues`, contract section 10).
+/// One group as the operator sees it (`GET /admin/v1/queues`).
 public struct QueueGroup: Sendable, Equatable {
     public var key: GroupKey
     public var upstream: String { key.upstream }

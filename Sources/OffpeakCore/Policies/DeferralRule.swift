@@ -1,4 +1,4 @@
-/// One rule of an operator's deferral policy (contract section 2, "Deferral by policy"): which calls
+/// One rule of an operator's deferral policy (the README's "Deferral by policy"): which calls
 /// it matches and what becomes of them. Rules are evaluated in order; the first that matches wins.
 public struct DeferralRule: Sendable, Equatable {
     public enum Action: String, Sendable, CaseIterable {

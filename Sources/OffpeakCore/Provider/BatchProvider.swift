@@ -1,6 +1,6 @@
 import NIOCore
 
-/// The provider's batch surface, as the workers use it (contract section 3). The HTTP
+/// The provider's batch surface, as the workers use it. The HTTP
 /// implementation lives in OffpeakProvider; the workers know only this.
 public protocol BatchProvider: Sendable {
     /// Uploads a JSONL file of exactly `size` bytes with `purpose=batch`. `makeReader` is called once

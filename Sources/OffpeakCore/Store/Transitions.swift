@@ -65,7 +65,7 @@ public enum Settlement: Sendable, Equatable {
     /// placement it leaves, with `reason`, for the request's trace.
     case requeue(reason: DeferredError, refund: Bool)
 
-    /// The settlement of a member from its disposition (contract section 3). A request already
+    /// The settlement of a member from its disposition. A request already
     /// answered from real time keeps saying so; its callback is due if it has one. With `prices`,
     /// a finish carries its cost in the batch lane (a failure costs 0: only successful rows are billed).
     public init(_ disposition: RowDisposition, member: BatchMember, model: String = "", prices: PriceTable? = nil) {

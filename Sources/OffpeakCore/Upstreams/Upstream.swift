@@ -1,6 +1,6 @@
 import Foundation
 
-/// A provider Offpeak sends calls and batches to (contract section 8): its API's kind, where it
+/// A provider Offpeak sends calls and batches to: its API's kind, where it
 /// is, its key, the models routed to it, and what its batches may hold.
 public struct Upstream: Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable, CaseIterable {

@@ -14,7 +14,7 @@ public struct ModelPrice: Sendable, Equatable {
     }
 }
 
-/// The prices in force: model globs in order, the first match wins (contract section 9).
+/// The prices in force: model globs in order, the first match wins.
 public struct PriceTable: Sendable, Equatable {
     public var currency: String
     /// Batch and flex price = list price × this.
@@ -43,7 +43,7 @@ public struct PriceTable: Sendable, Equatable {
     }
 }
 
-/// How a request was answered, for what it costs (contract section 9).
+/// How a request was answered, for what it costs.
 public enum Lane: String, Sendable, CaseIterable {
     /// Answered from a batch file: the batch price.
     case batch
@@ -79,7 +79,7 @@ public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
     public static func - (lhs: Money, rhs: Money) -> Money { Money(picos: lhs.picos - rhs.picos) }
     public static func < (lhs: Money, rhs: Money) -> Bool { lhs.picos < rhs.picos }
 
-    /// Shown with `places` decimals (the contract's reports show 6), rounded half to even.
+    /// Shown with `places` decimals (the usage reports show 6), rounded half to even.
     public func formatted(places: Int = 6) -> String {
         var value = amount
         var rounded = Decimal()
@@ -122,7 +122,7 @@ public struct Cost: Sendable, Equatable {
         return atListPrice - billed
     }
 
-    /// The contract's formula: `(prompt − cached) × input + cached × cached_input (input when absent)
+    /// The cost formula: `(prompt − cached) × input + cached × cached_input (input when absent)
     /// + completion × output` per million tokens (reasoning tokens are completion tokens), × the
     /// batch multiplier in the batch and flex lanes. Only completed requests are billed: a request
     /// that did not complete costs 0 whatever its usage.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// What a usage report can be grouped by (contract section 9). `key` only on the operator API.
+/// What a usage report can be grouped by. `key` only on the operator API.
 public enum UsageDimension: String, Sendable, CaseIterable {
     case model, lane, day, upstream, key
 }

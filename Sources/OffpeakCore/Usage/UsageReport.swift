@@ -102,7 +102,7 @@ public struct UsageTally: Sendable, Equatable {
     }
 }
 
-/// The report of `GET /v1/usage` (contract section 9): one row per group, and the totals. Calls
+/// The report of `GET /v1/usage`: one row per group, and the totals. Calls
 /// priced in another currency than the report's (the table's currency changed) are counted as
 /// unpriced here: their money cannot be added to this currency's.
 public struct UsageReport: Sendable, Equatable {

@@ -1,4 +1,4 @@
-/// When a callback is retried and when it is given up (contract section 5).
+/// When a callback is retried and when it is given up.
 public struct DeliveryPolicy: Sendable, Equatable {
     /// Seconds before each retry; one more attempt than delays in all.
     public var retryDelays: [Double]

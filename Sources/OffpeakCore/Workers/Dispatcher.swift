@@ -8,7 +8,7 @@ import Synchronization
 public final class Dispatcher<Clock: WorkerClock>: Service {
     public struct Configuration: Sendable {
         public var policy: DeliveryPolicy
-        /// Seconds one attempt may take (contract: 15).
+        /// Seconds one attempt may take (15 by default).
         public var timeout: Double
         public var concurrency: Int
         public var callbacks: CallbackURLPolicy

@@ -151,7 +151,7 @@ public final class Poller<Clock: WorkerClock>: Service {
         }
     }
 
-    /// Applies the outcome of an ended batch to each request it held (contract section 3).
+    /// Applies the outcome of an ended batch to each request it held.
     public func collect(_ batch: BatchRecord, _ upstream: UpstreamBatch) async throws {
         guard let provider = upstreams.target(batch.upstream)?.provider else { throw UnknownUpstream(name: batch.upstream) }
         let members = try await store.pendingMembers(batchID: batch.id)

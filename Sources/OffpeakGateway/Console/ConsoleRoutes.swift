@@ -5,7 +5,7 @@ import HummingbirdAuth
 import Logging
 import OffpeakCore
 
-/// The operator's web console at `/console` (contract section 10): server-rendered pages over the
+/// The operator's web console at `/console`: server-rendered pages over the
 /// same operations as the operator API, a session per browser kept in the store (so every
 /// gateway on a shared store reads it), and every form protected by the session's CSRF token.
 /// The pages are in files of their own (`ConsoleRoutes+Overview.swift`, …).
