@@ -53,6 +53,8 @@ public enum Gateway {
             upstreams: upstreams, bounds: bounds, metricsText: metricsText, clock: clock, logger: logger)
         var app = Application(
             router: router,
+            // What is read of a body already answered (a 413) is bounded.
+            server: .http1(configuration: .init(additionalChannelHandlers: [BodyDrainLimit()])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "offpeak"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
