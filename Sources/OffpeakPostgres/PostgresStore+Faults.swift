@@ -37,16 +37,19 @@ extension PostgresStore {
     }
 
     /// Runs `body` on a connection leased within `deadline` seconds, or throws `unreachable` having
-    /// sent nothing. Once leased, `body` runs to its end whatever the time: a statement under way
-    /// is never abandoned, so a caller is never told "failed" of a write that may commit. The wait
-    /// for the lease runs in a task of its own, which is cancelled at the deadline and not awaited:
-    /// a pool that never answers a cancelled lease (seen while the server shuts down) cannot hold
-    /// the caller.
+    /// sent nothing. Once leased, `body` is never cancelled; but when it has no answer within
+    /// `answerDeadline` seconds (a connection lost mid-statement, seen as the server stops), the
+    /// caller is answered `unreachable` and the statement left to end on its own. Whether it
+    /// committed is then unknown, as after any lost connection: a retry with the same
+    /// `Idempotency-Key` finds the request if it did. The lease and the statement run in a task of
+    /// their own, never awaited past the deadlines, so that neither can hold the caller.
     static func withConnection<T: Sendable>(
-        _ client: PostgresClient, leasedWithin deadline: Double, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        _ client: PostgresClient, leasedWithin deadline: Double, answeredWithin answerDeadline: Double,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         let lease = Lease()
         let tooLate = StoreFault(.unreachable, "no connection within \(deadline) s")
+        let noAnswer = StoreFault(.unreachable, "no answer within \(answerDeadline) s")
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let answer = Once(continuation)
             let work = Task {
@@ -58,6 +61,10 @@ extension PostgresStore {
                             return false
                         }
                         if late { throw tooLate }
+                        Task {
+                            try? await Task.sleep(for: .milliseconds(Int64(answerDeadline * 1000)))
+                            answer.resume(.failure(noAnswer))
+                        }
                         return try await body(connection)
                     }
                     answer.resume(.success(result))

@@ -12,6 +12,8 @@ extension PostgresStore {
 
     /// Seconds a group of accepts waits for a connection before its calls are answered 503.
     static let intakeLeaseDeadline = 5.0
+    /// Seconds a group's statement may go unanswered on its connection before its calls are answered 503.
+    static let intakeAnswerDeadline = 15.0
 
     /// One group of accepts: one INSERT fed with arrays, one commit. A request whose idempotency key
     /// is already taken inserts nothing and is answered from the row that holds the key.
@@ -40,7 +42,9 @@ extension PostgresStore {
         do {
             // A database that is down answers the group in seconds (503 at the front), not at the
             // pool's circuit breaker.
-            let inserted = try await withConnection(client, leasedWithin: intakeLeaseDeadline) { connection in
+            let inserted = try await withConnection(
+                client, leasedWithin: intakeLeaseDeadline, answeredWithin: intakeAnswerDeadline
+            ) { connection in
                 var inserted: Set<String> = []
                 let rows = try await connection.query(query, logger: logger)
                 for try await id in rows.decode(String.self) { inserted.insert(id) }
