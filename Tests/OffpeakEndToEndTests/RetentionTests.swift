@@ -37,7 +37,16 @@ import Testing
     @Test func anOwnerDeletesAnEndedRequestsBodiesAndFilesAreKeptWhenAsked() async throws {
         let cluster = try await Cluster(name: "deletion", batchDelay: 3, gateway: ["OFFPEAK_API_KEYS": "key-a"])
         let ids = [try #require(try await cluster.deferred(chatBody(model: "qwen-plus", "keep me"), key: "key-a").json?["id"] as? String)]
-        try await eventually("the request in a batch") { try await cluster.object(ids[0], key: "key-a")?["status"] as? String == "submitted" }
+        var status = ""
+        do {
+            try await eventually("the request in a batch", within: 90) {
+                status = try await cluster.object(ids[0], key: "key-a")?["status"] as? String ?? ""
+                return status == "submitted"
+            }
+        } catch {
+            Issue.record("\(error); last seen '\(status)'; the gateway's log ends: \(cluster.gateway.log.suffix(3000))")
+            return
+        }
         let submitted = try await TestHTTP.send(.DELETE, cluster.v1 + "/deferred/\(ids[0])", headers: [("Authorization", "Bearer key-a")])
         #expect(submitted.status == 409 && submitted.errorCode == "already_submitted")
         _ = try await cluster.waitTerminal(ids, key: "key-a")
