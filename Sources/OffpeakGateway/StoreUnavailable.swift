@@ -76,16 +76,9 @@ final class Readiness: Sendable {
         let store = unavailable.store
         let fault: StoreFault?
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    try await store.putValue("ok", forKey: Self.probeKey, expiresAt: now + 3600, onlyIfAbsent: false, now: now)
-                }
-                group.addTask {
-                    try await Task.sleep(for: .milliseconds(Int64(Self.probeDeadline * 1000)))
-                    throw StoreFault(.unreachable, "no answer within \(Self.probeDeadline) s")
-                }
-                defer { group.cancelAll() }
-                try await group.next()
+            let late = StoreFault(.unreachable, "no answer within \(Self.probeDeadline) s")
+            try await withDeadline(seconds: Self.probeDeadline, expired: { late }) {
+                try await store.putValue("ok", forKey: Self.probeKey, expiresAt: now + 3600, onlyIfAbsent: false, now: now)
             }
             fault = nil
         } catch {

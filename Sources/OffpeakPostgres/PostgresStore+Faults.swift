@@ -51,7 +51,7 @@ extension PostgresStore {
         let tooLate = StoreFault(.unreachable, "no connection within \(deadline) s")
         let noAnswer = StoreFault(.unreachable, "no answer within \(answerDeadline) s")
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let answer = Once(continuation)
+            let answer = ResumeOnce(continuation)
             let work = Task {
                 do {
                     let result = try await client.withConnection { connection in
@@ -84,22 +84,6 @@ extension PostgresStore {
                     work.cancel()
                 }
             }
-        }
-    }
-
-    /// Resumes a continuation once, whichever of two tasks comes first.
-    private final class Once<T: Sendable>: Sendable {
-        let continuation: Mutex<CheckedContinuation<T, any Error>?>
-
-        init(_ continuation: CheckedContinuation<T, any Error>) {
-            self.continuation = Mutex(continuation)
-        }
-
-        func resume(_ result: Result<T, any Error>) {
-            continuation.withLock { waiting in
-                defer { waiting = nil }
-                return waiting
-            }?.resume(with: result)
         }
     }
 
