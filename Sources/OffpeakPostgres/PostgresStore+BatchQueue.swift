@@ -7,23 +7,21 @@ import PostgresNIO
 /// get disjoint files and never wait on each other.
 extension PostgresStore {
     public func backlogs() async throws -> [GroupBacklog] {
-        let rows = try await client.query(
+        try await rows(
             """
             SELECT upstream, endpoint, model, COUNT(*), SUM(line_bytes)::BIGINT, MIN(created_at)
             FROM deferred_requests WHERE status = 'queued' GROUP BY upstream, endpoint, model
-            """, logger: logger)
-        var backlogs: [GroupBacklog] = []
-        for try await (upstream, endpoint, model, count, bytes, oldest) in rows.decode((String, String, String, Int, Int, Double).self) {
-            backlogs.append(
-                GroupBacklog(
-                    key: GroupKey(upstream: upstream, endpoint: endpoint, model: model), count: count, lineBytes: bytes,
-                    oldestCreatedAt: oldest))
+            """
+        ) { row in
+            let (upstream, endpoint, model, count, bytes, oldest) = try row.decode((String, String, String, Int, Int, Double).self)
+            return GroupBacklog(
+                key: GroupKey(upstream: upstream, endpoint: endpoint, model: model), count: count, lineBytes: bytes, oldestCreatedAt: oldest)
         }
-        return backlogs
     }
 
     public func claimBatch(id: String, group: GroupKey, policy: FlushPolicy, now: Timestamp, lease: Lease) async throws -> BatchRecord? {
-        try await client.withTransaction(logger: logger) { connection in
+        let logger = logger
+        return try await withTransaction { connection in
             // Rows another instance is claiming are skipped, not waited for: the two get disjoint files.
             let rows = try await connection.query(
                 """
@@ -62,33 +60,35 @@ extension PostgresStore {
     }
 
     public func batchFile(batchID: String, after: Int, limit: Int) async throws -> BatchFileChunk? {
-        let rows = try await client.query(
-            """
-            SELECT batch_line, id, endpoint, body FROM deferred_requests
-            WHERE batch_id = \(batchID) AND batch_line > \(after) ORDER BY batch_line LIMIT \(limit)
-            """, logger: logger)
-        var writer = BatchFileWriter()
-        for try await (line, id, endpoint, body) in rows.decode((Int, String, String, ByteBuffer).self) {
-            // The body is a view of the row's buffer: its one copy is into the chunk.
-            body.withUnsafeReadableBytes { writer.append(line: line, id: id, endpoint: endpoint, body: $0) }
+        let logger = logger
+        return try await withConnection { connection in
+            let rows = try await connection.query(
+                """
+                SELECT batch_line, id, endpoint, body FROM deferred_requests
+                WHERE batch_id = \(batchID) AND batch_line > \(after) ORDER BY batch_line LIMIT \(limit)
+                """, logger: logger)
+            var writer = BatchFileWriter()
+            for try await (line, id, endpoint, body) in rows.decode((Int, String, String, ByteBuffer).self) {
+                // The body is a view of the row's buffer: its one copy is into the chunk.
+                body.withUnsafeReadableBytes { writer.append(line: line, id: id, endpoint: endpoint, body: $0) }
+            }
+            return writer.finish()
         }
-        return writer.finish()
     }
 
     func batchRecords(_ query: PostgresQuery) async throws -> [BatchRecord] {
-        var batches: [BatchRecord] = []
-        for try await row in try await client.query(query, logger: logger) { batches.append(try BatchRecord(row)) }
-        return batches
+        try await rows(query) { try BatchRecord($0) }
     }
 
     public func recordUpload(batchID: String, inputFileID: String) async throws {
-        try await client.query("UPDATE batches SET input_file_id = \(inputFileID) WHERE id = \(batchID)", logger: logger)
+        try await execute("UPDATE batches SET input_file_id = \(inputFileID) WHERE id = \(batchID)")
     }
 
     public func markLive(batchID: String, upstreamID: String, upstreamStatus: UpstreamBatchStatus, nextPollAt: Timestamp, now: Timestamp)
         async throws
     {
-        try await client.withTransaction(logger: logger) { connection in
+        let logger = logger
+        try await withTransaction { connection in
             try await connection.query(
                 """
                 UPDATE batches SET state = 'live', upstream_id = \(upstreamID), upstream_status = \(upstreamStatus.text),
@@ -104,7 +104,8 @@ extension PostgresStore {
     }
 
     public func abandon(batchID: String, now: Timestamp) async throws {
-        try await client.withTransaction(logger: logger) { connection in
+        let logger = logger
+        try await withTransaction { connection in
             try await connection.query(
                 """
                 UPDATE deferred_requests SET status = 'queued', batch_id = NULL, batch_line = NULL,
@@ -132,20 +133,19 @@ extension PostgresStore {
     }
 
     public func renewLease(batchID: String, lease: Lease) async throws -> Bool {
-        try await client.query(
+        try await rowCount(
             """
             UPDATE batches SET next_poll_at = \(lease.until)
             WHERE id = \(batchID) AND lease_holder = \(lease.holder) AND state IN ('preparing', 'live')
             RETURNING id
-            """, logger: logger
-        ).collect().count > 0
+            """) > 0
     }
 
     public func setAside(batchID: String, holder: String, retryAt: Timestamp) async throws {
-        try await client.query(
+        try await execute(
             """
             UPDATE batches SET next_poll_at = \(retryAt), lease_holder = NULL
             WHERE id = \(batchID) AND lease_holder = \(holder) AND state = 'preparing'
-            """, logger: logger)
+            """)
     }
 }

@@ -5,14 +5,10 @@ extension PostgresStore {
     public func queuedCounts(byOwner: Bool) async throws -> QueuedCounts {
         var counts = QueuedCounts()
         guard byOwner else {
-            for try await total in try await client.query(PostgresQuery(unsafeSQL: QueuedCountSQL.total), logger: logger).decode(Int.self) {
-                counts.total = total
-            }
+            counts.total = try await firstRow(PostgresQuery(unsafeSQL: QueuedCountSQL.total)) { try $0.decode(Int.self) } ?? 0
             return counts
         }
-        for try await (owner, count) in try await client.query(PostgresQuery(unsafeSQL: QueuedCountSQL.byOwner), logger: logger)
-            .decode((String, Int).self)
-        {
+        for (owner, count) in try await rows(PostgresQuery(unsafeSQL: QueuedCountSQL.byOwner), { try $0.decode((String, Int).self) }) {
             counts.total += count
             counts.byOwner[owner] = count
         }

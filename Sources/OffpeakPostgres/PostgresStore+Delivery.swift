@@ -4,7 +4,7 @@ import PostgresNIO
 /// The callback delivery queue: a claim leases each row by moving its due time past the lease.
 extension PostgresStore {
     public func claimDeliveries(now: Timestamp, limit: Int, lease: Double) async throws -> [DeliveryJob] {
-        let rows = try await client.query(
+        try await rows(
             """
             UPDATE deferred_requests SET delivery_next_at = \(now + lease)
             WHERE id IN (
@@ -12,51 +12,44 @@ extension PostgresStore {
                 WHERE delivery_status = 'pending' AND delivery_next_at IS NOT NULL AND delivery_next_at <= \(now)
                 ORDER BY delivery_next_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
             RETURNING \(unescaped: requestColumns), delivery_series_attempts
-            """, logger: logger)
-        var jobs: [DeliveryJob] = []
-        for try await row in rows {
-            jobs.append(DeliveryJob(request: try DeferredRequest(row), seriesAttempts: try row.column("delivery_series_attempts")))
+            """
+        ) { row in
+            DeliveryJob(request: try DeferredRequest(row), seriesAttempts: try row.column("delivery_series_attempts"))
         }
-        return jobs
     }
 
     public func recordDelivery(id: String, status: DeliveryStatus, statusCode: Int?, error: String?, next: Timestamp?) async throws {
-        try await client.query(
+        try await execute(
             """
             UPDATE deferred_requests SET delivery_status = \(status.rawValue), delivery_attempts = delivery_attempts + 1,
                 delivery_series_attempts = delivery_series_attempts + 1, delivery_last_status = \(statusCode),
                 delivery_last_error = \(error), delivery_next_at = \(next)
             WHERE id = \(id)
-            """, logger: logger)
+            """)
     }
 
     public func nextDeliveryAt() async throws -> Timestamp? {
-        let rows = try await client.query(
+        try await firstRow(
             """
             SELECT MIN(delivery_next_at) FROM deferred_requests
             WHERE delivery_status = 'pending' AND delivery_next_at IS NOT NULL
-            """, logger: logger)
-        for try await next in rows.decode(Double?.self) { return next }
-        return nil
+            """
+        ) { try $0.decode(Double?.self) } ?? nil
     }
 
     public func restartDelivery(id: String, owner: String, expected: DeferredStatus, now: Timestamp) async throws -> Bool {
-        try await client.query(
+        try await rowCount(
             """
             UPDATE deferred_requests SET delivery_status = 'pending', delivery_next_at = \(now), delivery_series_attempts = 0
             WHERE id = \(id) AND owner = \(owner) AND status = \(expected.rawValue) AND callback_url IS NOT NULL
             RETURNING id
-            """, logger: logger
-        ).collect().count > 0
+            """) > 0
     }
 
     // MARK: Settings
 
     public func setting(_ key: String, default value: String) async throws -> String {
-        try await client.query(
-            "INSERT INTO settings (key, value) VALUES (\(key), \(value)) ON CONFLICT (key) DO NOTHING", logger: logger)
-        let rows = try await client.query("SELECT value FROM settings WHERE key = \(key)", logger: logger)
-        for try await stored in rows.decode(String.self) { return stored }
-        return value
+        try await execute("INSERT INTO settings (key, value) VALUES (\(key), \(value)) ON CONFLICT (key) DO NOTHING")
+        return try await firstRow("SELECT value FROM settings WHERE key = \(key)") { try $0.decode(String.self) } ?? value
     }
 }

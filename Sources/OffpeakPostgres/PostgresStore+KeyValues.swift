@@ -3,28 +3,25 @@ import PostgresNIO
 
 extension PostgresStore {
     public func putValue(_ value: String, forKey key: String, expiresAt: Timestamp?, onlyIfAbsent: Bool, now: Timestamp) async throws -> Bool {
-        try await client.query(PostgresQuery(unsafeSQL: KeyValueSQL.prune { "$\($0)" }, binds: [StoredValue.real(now)].postgresBindings), logger: logger)
+        try await execute(PostgresQuery(unsafeSQL: KeyValueSQL.prune { "$\($0)" }, binds: [StoredValue.real(now)].postgresBindings))
         let binds = [StoredValue.text(key), .text(value), .real(expiresAt)].postgresBindings
         guard onlyIfAbsent else {
-            try await client.query(PostgresQuery(unsafeSQL: KeyValueSQL.upsert { "$\($0)" }, binds: binds), logger: logger)
+            try await execute(PostgresQuery(unsafeSQL: KeyValueSQL.upsert { "$\($0)" }, binds: binds))
             return true
         }
-        let rows = try await client.query(PostgresQuery(unsafeSQL: KeyValueSQL.insertIfAbsent { "$\($0)" }, binds: binds), logger: logger)
-        for try await _ in rows { return true }
-        return false
+        return try await rowCount(PostgresQuery(unsafeSQL: KeyValueSQL.insertIfAbsent { "$\($0)" }, binds: binds)) > 0
     }
 
     public func value(forKey key: String, now: Timestamp) async throws -> ExpiringValue? {
-        let rows = try await client.query(
-            PostgresQuery(unsafeSQL: KeyValueSQL.select { "$\($0)" }, binds: [StoredValue.text(key), .real(now)].postgresBindings), logger: logger)
-        for try await (value, expiresAt) in rows.decode((String, Double?).self) {
+        try await firstRow(
+            PostgresQuery(unsafeSQL: KeyValueSQL.select { "$\($0)" }, binds: [StoredValue.text(key), .real(now)].postgresBindings)
+        ) { row in
+            let (value, expiresAt) = try row.decode((String, Double?).self)
             return ExpiringValue(value: value, expiresAt: expiresAt)
         }
-        return nil
     }
 
     public func removeValue(forKey key: String) async throws {
-        try await client.query(
-            PostgresQuery(unsafeSQL: KeyValueSQL.delete { "$\($0)" }, binds: [StoredValue.text(key)].postgresBindings), logger: logger)
+        try await execute(PostgresQuery(unsafeSQL: KeyValueSQL.delete { "$\($0)" }, binds: [StoredValue.text(key)].postgresBindings))
     }
 }

@@ -17,19 +17,12 @@ extension PostgresStore {
     }
 
     public func nextPollAt() async throws -> Timestamp? {
-        let rows = try await client.query("SELECT MIN(next_poll_at) FROM batches WHERE state = 'live'", logger: logger)
-        for try await next in rows.decode(Double?.self) { return next }
-        return nil
+        try await firstRow("SELECT MIN(next_poll_at) FROM batches WHERE state = 'live'") { try $0.decode(Double?.self) } ?? nil
     }
 
     public func openBatchCounts() async throws -> [String: Int] {
-        var counts: [String: Int] = [:]
-        for try await (status, count) in try await client.query(PostgresQuery(unsafeSQL: BatchColumns.openCounts), logger: logger)
-            .decode((String, Int).self)
-        {
-            counts[status] = count
-        }
-        return counts
+        let counts = try await rows(PostgresQuery(unsafeSQL: BatchColumns.openCounts)) { try $0.decode((String, Int).self) }
+        return Dictionary(counts, uniquingKeysWith: { first, _ in first })
     }
 
     public func recordPoll(batchID: String, progress: BatchProgress, nextPollAt: Timestamp) async throws {
@@ -38,10 +31,10 @@ extension PostgresStore {
         binds.append(nextPollAt)
         let next = binds.count
         binds.append(batchID)
-        try await client.query(
+        try await execute(
             PostgresQuery(
                 unsafeSQL: "UPDATE batches SET \(assignments), next_poll_at = $\(next), lease_holder = NULL WHERE id = $\(binds.count)",
-                binds: binds), logger: logger)
+                binds: binds))
     }
 
     /// `BatchColumns.progress`, each kept where the poll gave no value.
@@ -58,16 +51,13 @@ extension PostgresStore {
     }
 
     public func pendingMembers(batchID: String) async throws -> [String: BatchMember] {
-        let rows = try await client.query(
+        let members = try await rows(
             """
             SELECT id, batch_line, attempts, callback_url, served_by FROM deferred_requests
             WHERE batch_id = \(batchID) AND status = 'submitted'
-            """, logger: logger)
-        var members: [String: BatchMember] = [:]
-        for try await row in rows {
-            members[try row.column("id")] = try BatchMember(row: PostgresStoredRow(row))
-        }
-        return members
+            """
+        ) { row in (try row.column("id") as String, try BatchMember(row: PostgresStoredRow(row))) }
+        return Dictionary(members, uniquingKeysWith: { first, _ in first })
     }
 
     /// One statement for the rows that finish and one for those that go back to the queue, each
@@ -93,15 +83,18 @@ extension PostgresStore {
             }
         }
         let inBatch = FinishGuard(status: .submitted, batchID: batchID, servedBy: nil)
-        return try await client.withTransaction(logger: logger) { connection in
-            let finished = try await Self.finish(finishing, expecting: inBatch, now: now, on: connection, logger: logger)
-            if !requeueIDs.isEmpty {
+        let requeue = (ids: requeueIDs, refunds: refunds, codes: codes, messages: messages)
+        let finishes = finishing
+        let logger = logger
+        return try await withTransaction { connection in
+            let finished = try await Self.finish(finishes, expecting: inBatch, now: now, on: connection, logger: logger)
+            if !requeue.ids.isEmpty {
                 // The placement each leaves, for its trace.
                 try await connection.query(
                     """
                     INSERT INTO request_attempts (request_id, batch_id, upstream_batch_id, line, outcome, error_code, error_message, at)
                     SELECT d.id, d.batch_id, d.upstream_batch_id, d.batch_line, 'requeued', u.code, u.message, \(now)
-                    FROM unnest(\(requeueIDs)::TEXT[], \(codes)::TEXT[], \(messages)::TEXT[]) AS u(id, code, message)
+                    FROM unnest(\(requeue.ids)::TEXT[], \(requeue.codes)::TEXT[], \(requeue.messages)::TEXT[]) AS u(id, code, message)
                     JOIN deferred_requests AS d ON d.id = u.id
                     WHERE d.batch_id = \(batchID) AND d.status = 'submitted'
                     """, logger: logger)
@@ -109,7 +102,7 @@ extension PostgresStore {
                     """
                     UPDATE deferred_requests AS d SET status = 'queued', batch_id = NULL, batch_line = NULL,
                         upstream_batch_id = NULL, submitted_at = NULL, attempts = d.attempts - u.refund
-                    FROM unnest(\(requeueIDs)::TEXT[], \(refunds)::BIGINT[]) AS u(id, refund)
+                    FROM unnest(\(requeue.ids)::TEXT[], \(requeue.refunds)::BIGINT[]) AS u(id, refund)
                     WHERE d.id = u.id AND d.batch_id = \(batchID) AND d.status = 'submitted'
                     """, logger: logger)
             }
@@ -122,7 +115,8 @@ extension PostgresStore {
         let assignments = Self.progressAssignments(progress, into: &binds)
         binds.append(batchID)
         let recordProgress = PostgresQuery(unsafeSQL: "UPDATE batches SET \(assignments) WHERE id = $\(binds.count)", binds: binds)
-        try await client.withTransaction(logger: logger) { connection in
+        let logger = logger
+        try await withTransaction { connection in
             try await connection.query(recordProgress, logger: logger)
             try await connection.query(
                 """

@@ -3,26 +3,17 @@ import PostgresNIO
 
 extension PostgresStore {
     public func batch(id: String) async throws -> BatchRecord? {
-        for try await row in try await client.query("SELECT \(unescaped: batchColumns) FROM batches WHERE id = \(id)", logger: logger) {
-            return try BatchRecord(row)
-        }
-        return nil
+        try await firstRow("SELECT \(unescaped: batchColumns) FROM batches WHERE id = \(id)") { try BatchRecord($0) }
     }
 
     public func trace(requestID: String) async throws -> RequestTrace? {
-        var found: (DeferredRequest, Int?)?
-        for try await row in try await client.query(
-            "SELECT \(unescaped: requestColumns), batch_line FROM deferred_requests WHERE id = \(requestID)", logger: logger)
-        {
-            found = (try DeferredRequest(row), try PostgresStoredRow(row).integer("batch_line"))
+        let found = try await firstRow("SELECT \(unescaped: requestColumns), batch_line FROM deferred_requests WHERE id = \(requestID)") {
+            (try DeferredRequest($0), try PostgresStoredRow($0).integer("batch_line"))
         }
         guard let (request, line) = found else { return nil }
-        var attempts: [Attempt] = []
-        for try await row in try await client.query(
-            "SELECT \(unescaped: AttemptColumns.select) FROM request_attempts WHERE request_id = \(requestID) ORDER BY seq", logger: logger)
-        {
-            attempts.append(try Attempt(row: PostgresStoredRow(row)))
-        }
+        var attempts = try await rows(
+            "SELECT \(unescaped: AttemptColumns.select) FROM request_attempts WHERE request_id = \(requestID) ORDER BY seq"
+        ) { try Attempt(row: PostgresStoredRow($0)) }
         if let current = Attempt.current(of: request, line: line) { attempts.append(current) }
         return RequestTrace(request: request, attempts: attempts)
     }
@@ -31,17 +22,11 @@ extension PostgresStore {
         var totalBinds = PostgresBindings()
         totalBinds.append(from)
         totalBinds.append(to)
-        var totals: [(model: String, requests: Int, completed: Int, average: Double?)] = []
-        for try await (model, requests, completed, average) in try await client.query(
-            PostgresQuery(unsafeSQL: StatsSQL.totals { "$\($0)" }, binds: totalBinds), logger: logger
-        ).decode((String, Int, Int, Double?).self) {
-            totals.append((model, requests, completed, average))
-        }
-        var waiting: [(model: String, queued: Int, submitted: Int)] = []
-        for try await (model, queued, submitted) in try await client.query(PostgresQuery(unsafeSQL: StatsSQL.waiting), logger: logger)
-            .decode((String, Int, Int).self)
-        {
-            waiting.append((model, queued, submitted))
+        let totals: [(model: String, requests: Int, completed: Int, average: Double?)] = try await rows(
+            PostgresQuery(unsafeSQL: StatsSQL.totals { "$\($0)" }, binds: totalBinds)
+        ) { try $0.decode((String, Int, Int, Double?).self) }
+        let waiting: [(model: String, queued: Int, submitted: Int)] = try await rows(PostgresQuery(unsafeSQL: StatsSQL.waiting)) {
+            try $0.decode((String, Int, Int).self)
         }
         return try await StatsSQL.assemble(totals: totals, waiting: waiting) { model, rank in
             var binds = PostgresBindings()
@@ -49,34 +34,22 @@ extension PostgresStore {
             binds.append(from)
             binds.append(to)
             binds.append(rank)
-            for try await seconds in try await client.query(
-                PostgresQuery(unsafeSQL: StatsSQL.atRank { "$\($0)" }, binds: binds), logger: logger
-            ).decode(Double.self) {
-                return seconds
-            }
-            return nil
+            return try await firstRow(PostgresQuery(unsafeSQL: StatsSQL.atRank { "$\($0)" }, binds: binds)) { try $0.decode(Double.self) }
         }
     }
 
     public func listDeliveries(_ query: DeliveryListQuery) async throws -> ListPage {
         let (filter, arguments) = query.sql { "$\($0)" }
-        var rows: [DeferredRequest] = []
-        for try await row in try await client.query(
-            PostgresQuery(unsafeSQL: "SELECT \(requestColumns) FROM deferred_requests \(filter)", binds: arguments.postgresBindings),
-            logger: logger)
-        {
-            rows.append(try DeferredRequest(row))
-        }
+        let rows = try await rows(
+            PostgresQuery(unsafeSQL: "SELECT \(requestColumns) FROM deferred_requests \(filter)", binds: arguments.postgresBindings)
+        ) { try DeferredRequest($0) }
         return ListPage(data: Array(rows.prefix(query.limit)), hasMore: rows.count > query.limit)
     }
 
     public func listBatches(_ query: BatchListQuery) async throws -> BatchListPage {
         let statement = BatchListSQL(query) { "$\($0)" }
-        var rows: [BatchRecord] = []
-        for try await row in try await client.query(
-            PostgresQuery(unsafeSQL: statement.sql, binds: statement.arguments.postgresBindings), logger: logger)
-        {
-            rows.append(try BatchRecord(row))
+        let rows = try await rows(PostgresQuery(unsafeSQL: statement.sql, binds: statement.arguments.postgresBindings)) {
+            try BatchRecord($0)
         }
         return BatchListPage(data: Array(rows.prefix(query.limit)), hasMore: rows.count > query.limit)
     }

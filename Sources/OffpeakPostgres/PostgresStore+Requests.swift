@@ -10,11 +10,6 @@ extension PostgresStore {
         try await accepts.submit(new)
     }
 
-    /// Seconds a group of accepts waits for a connection before its calls are answered 503.
-    static let intakeLeaseDeadline = 5.0
-    /// Seconds a group's statement may go unanswered on its connection before its calls are answered 503.
-    static let intakeAnswerDeadline = 15.0
-
     /// One group of accepts: one INSERT fed with arrays, one commit. A request whose idempotency key
     /// is already taken inserts nothing and is answered from the row that holds the key.
     static func accept(_ group: [NewDeferredRequest], client: PostgresClient, logger: Logger) async -> [Result<AcceptResult, any Error>] {
@@ -42,9 +37,7 @@ extension PostgresStore {
         do {
             // A database that is down answers the group in seconds (503 at the front), not at the
             // pool's circuit breaker.
-            let inserted = try await withConnection(
-                client, leasedWithin: intakeLeaseDeadline, answeredWithin: intakeAnswerDeadline
-            ) { connection in
+            let inserted = try await GuardedCall.run(client, .intake) { connection in
                 var inserted: Set<String> = []
                 let rows = try await connection.query(query, logger: logger)
                 for try await id in rows.decode(String.self) { inserted.insert(id) }
@@ -72,11 +65,12 @@ extension PostgresStore {
     static func existing(for new: NewDeferredRequest, client: PostgresClient, logger: Logger) async throws -> AcceptResult {
         let record = new.record
         guard let key = record.idempotencyKey else { throw Inconsistent(description: "request \(record.id) was not inserted") }
-        let rows = try await client.query(
-            "SELECT \(unescaped: requestColumns) FROM deferred_requests WHERE owner = \(record.owner) AND idempotency_key = \(key)",
-            logger: logger)
-        guard let row = try await rows.collect().first else { throw Inconsistent(description: "no request holds key \(key)") }
-        let existing = try DeferredRequest(row)
+        let query: PostgresQuery =
+            "SELECT \(unescaped: requestColumns) FROM deferred_requests WHERE owner = \(record.owner) AND idempotency_key = \(key)"
+        let found = try await GuardedCall.run(client, .intake) { connection in
+            try await connection.query(query, logger: logger).collect().first.map { try DeferredRequest($0) }
+        }
+        guard let existing = found else { throw Inconsistent(description: "no request holds key \(key)") }
         return existing.bodyDigest == record.bodyDigest ? .existing(existing) : .conflict(existing)
     }
 
@@ -89,10 +83,7 @@ extension PostgresStore {
     }
 
     func requests(_ query: PostgresQuery) async throws -> [DeferredRequest] {
-        let rows = try await client.query(query, logger: logger)
-        var result: [DeferredRequest] = []
-        for try await row in rows { result.append(try DeferredRequest(row)) }
-        return result
+        try await rows(query) { try DeferredRequest($0) }
     }
 
     public func list(_ query: ListQuery) async throws -> ListPage {
@@ -118,29 +109,29 @@ extension PostgresStore {
     }
 
     public func cancel(id: String, owner: String, now: Timestamp) async throws -> CancelResult {
-        let changed = try await client.query(
-            """
-            UPDATE deferred_requests SET status = 'cancelled', completed_at = \(now)
-            WHERE id = \(id) AND owner = \(owner) AND status = 'queued' RETURNING seq
-            """, logger: logger
-        ).collect().count > 0
+        let changed =
+            try await rowCount(
+                """
+                UPDATE deferred_requests SET status = 'cancelled', completed_at = \(now)
+                WHERE id = \(id) AND owner = \(owner) AND status = 'queued' RETURNING seq
+                """) > 0
         guard let request = try await request(id: id, owner: owner) else { return .notFound }
         return changed ? .cancelled(request) : .notQueued(request)
     }
 
     public func withdraw(id: String, now: Timestamp, reason: String) async throws -> Bool {
-        try await client.query(
+        try await rowCount(
             """
             UPDATE deferred_requests SET status = 'cancelled', completed_at = \(now), served_by = 'realtime-fallback',
                 served_reason = \(reason)
             WHERE id = \(id) AND status = 'queued'
             RETURNING id
-            """, logger: logger
-        ).collect().count > 0
+            """) > 0
     }
 
     public func recordRealtimeAnswer(id: String, _ answer: RealtimeAnswer, now: Timestamp) async throws -> Bool {
-        try await client.withTransaction(logger: logger) { connection in
+        let logger = logger
+        return try await withTransaction { connection in
             let applied: Bool
             switch answer {
             case .result(let finish):

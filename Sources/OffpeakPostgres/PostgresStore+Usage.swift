@@ -5,7 +5,8 @@ import PostgresNIO
 extension PostgresStore {
     public func record(_ records: [UsageRecord]) async throws {
         guard !records.isEmpty else { return }
-        try await client.withConnection { connection in
+        let logger = logger
+        try await withConnection { connection in
             try await Self.insert(records, on: connection, logger: logger)
         }
     }
@@ -13,11 +14,10 @@ extension PostgresStore {
     public func usageTallies(_ query: UsageQuery) async throws -> [UsageTally] {
         let statement = UsageTotalsSQL(query) { "$\($0)" }
         let binds = statement.arguments.postgresBindings
-        var tallies: [UsageTally] = []
-        for try await row in try await client.query(PostgresQuery(unsafeSQL: statement.sql, binds: binds), logger: logger) {
-            tallies.append(try UsageTally(row: PostgresStoredRow(row), groupedBy: query.groupBy))
+        let groupBy = query.groupBy
+        return try await rows(PostgresQuery(unsafeSQL: statement.sql, binds: binds)) {
+            try UsageTally(row: PostgresStoredRow($0), groupedBy: groupBy)
         }
-        return tallies
     }
 
     /// Inserts usage records in one statement; one whose request and lane are there already is

@@ -90,6 +90,6 @@ public struct PostgresStore: DeferredStore {
     }
 
     public func ping() async throws {
-        try await client.query("SELECT 1", logger: logger)
+        try await execute("SELECT 1")
     }
 }

@@ -1,0 +1,97 @@
+import Foundation
+import Logging
+import OffpeakCore
+import OffpeakTestSupport
+import PostgresNIO
+import Testing
+
+@testable import OffpeakPostgres
+
+/// Every PostgreSQL store call is answered: by its statement, or by a deadline when the connection
+/// cannot be had, the statement goes unanswered, or the server closed the connection under it.
+@Suite(.enabled(if: StoreKind.postgresURL != nil, "OFFPEAK_TEST_POSTGRES_URL names no PostgreSQL server"))
+struct GuardedCallTests {
+    let logger = {
+        // The pool logs every refused connection of the tests that point it at nobody.
+        var logger = Logger(label: "guarded-call-test")
+        logger.logLevel = .error
+        return logger
+    }()
+
+    /// The hang this guards against: a statement written on a connection the server has closed is
+    /// never answered by the driver. Here the server ends the connection's backend, the call waits
+    /// until the connection is seen closed, and only then sends its statement.
+    @Test func aStatementOnAConnectionTheServerClosedIsAnswered() async throws {
+        let store = try PostgresStore(url: try #require(StoreKind.postgresURL), logger: logger)
+        let logger = logger
+        try await StoreHarness.running([store]) {
+            let started = Date()
+            let error = await #expect(throws: StoreFault.self) {
+                try await GuardedCall.run(store.client, StatementDeadlines(lease: 5, answer: 60)) { connection in
+                    let pid = try await connection.query("SELECT pg_backend_pid()", logger: logger).collect().first!.decode(Int32.self)
+                    try await store.client.query("SELECT pg_terminate_backend(\(pid))", logger: logger)
+                    try await eventually("the connection to close", within: 10) { connection.isClosed }
+                    return try await connection.query("SELECT 1", logger: logger).collect().count
+                }
+            }
+            #expect(error?.kind == .unreachable, "\(String(describing: error))")
+            #expect(Date().timeIntervalSince(started) < 15, "answered by the closed connection, not the 60 s answer deadline")
+            // The pool goes on with connections of its own.
+            let after = try await store.rowCount("SELECT 1")
+            #expect(after == 1)
+        }
+    }
+
+    @Test func aStatementUnansweredPastItsDeadlineIsAnswered() async throws {
+        let store = try PostgresStore(url: try #require(StoreKind.postgresURL), logger: logger)
+        let logger = logger
+        try await StoreHarness.running([store]) {
+            let started = Date()
+            let error = await #expect(throws: StoreFault.self) {
+                try await GuardedCall.run(store.client, StatementDeadlines(lease: 5, answer: 1)) { connection in
+                    try await connection.query("SELECT pg_sleep(20)", logger: logger).collect().count
+                }
+            }
+            #expect(error?.kind == .unreachable)
+            #expect(Date().timeIntervalSince(started) < 10, "answered at the answer deadline, not when the statement ends")
+        }
+    }
+
+    @Test func noConnectionWithinTheLeaseDeadlineIsAnswered() async throws {
+        // A port nobody listens on: the pool keeps trying to connect, the call does not wait for it.
+        var configuration = try PostgresStore.clientConfiguration(url: "postgres://postgres@127.0.0.1:9/none")
+        configuration.options.maximumConnections = 1
+        let store = PostgresStore(client: PostgresClient(configuration: configuration, backgroundLogger: logger), logger: logger)
+        try await StoreHarness.running([store]) {
+            let started = Date()
+            let error = await #expect(throws: StoreFault.self) {
+                try await GuardedCall.run(store.client, StatementDeadlines(lease: 1, answer: 60)) { _ in 0 }
+            }
+            #expect(error?.kind == .unreachable)
+            #expect(Date().timeIntervalSince(started) < 10)
+        }
+    }
+
+    @Test func aCallerCancelledWhileWaitingForAConnectionIsAnsweredAtOnce() async throws {
+        var configuration = try PostgresStore.clientConfiguration(url: "postgres://postgres@127.0.0.1:9/none")
+        configuration.options.maximumConnections = 1
+        let store = PostgresStore(client: PostgresClient(configuration: configuration, backgroundLogger: logger), logger: logger)
+        try await StoreHarness.running([store]) {
+            let started = Date()
+            let call = Task { try await GuardedCall.run(store.client, StatementDeadlines(lease: 60, answer: 60)) { _ in 0 } }
+            call.cancel()
+            await #expect(throws: CancellationError.self) { try await call.value }
+            #expect(Date().timeIntervalSince(started) < 10, "not held until the 60 s lease deadline")
+        }
+    }
+
+    @Test func aCallThatSucceedsIsAnsweredWithItsRows() async throws {
+        let store = try PostgresStore(url: try #require(StoreKind.postgresURL), logger: logger)
+        try await StoreHarness.running([store]) {
+            let numbers = try await store.rows("SELECT generate_series(1, 3)") { try $0.decode(Int.self) }
+            let none = try await store.firstRow("SELECT 1 WHERE false") { try $0.decode(Int.self) }
+            #expect(numbers == [1, 2, 3])
+            #expect(none == nil)
+        }
+    }
+}
