@@ -112,14 +112,14 @@ public enum Gateway {
         store: any DeferredStore, configuration: GatewayConfiguration, httpClient: HTTPClient,
         callbacks: CallbackURLPolicy, waiters: ResultWaiters = ResultWaiters(), flusherDoorbell: Doorbell = Doorbell(),
         deliveryDoorbell: Doorbell = Doorbell(), usage: UsageRecorder? = nil, flusher: (any QueueFlushing)? = nil,
-        upstreams: BatchUpstreams? = nil, bounds: QueueBounds? = nil, storeHealth: StoreHealth = StoreHealth(),
+        upstreams: BatchUpstreams? = nil, bounds: QueueBounds? = nil,
         metricsText: @escaping @Sendable () -> [UInt8] = { [] },
         clock: SystemClock = SystemClock(), logger: Logger
     ) -> Router<GatewayContext> {
         let results = DeferredResults(
             store: store, waiters: waiters, maxWait: configuration.maxWait, pollInterval: configuration.pollInterval,
             deliveryDoorbell: deliveryDoorbell, clock: clock)
-        let unavailable = StoreUnavailable(store: store, health: storeHealth, clock: clock, logger: logger)
+        let unavailable = StoreUnavailable(store: store, health: StoreHealth(), clock: clock, logger: logger)
         let intake = DeferredIntake(
             store: store, routes: configuration.routes, bounds: bounds ?? QueueBounds(limits: configuration.queueLimits),
             retryAfter: max(1, Int(min(configuration.flush.maxAge, 3600).rounded(.up))), maxRequestBytes: configuration.maxRequestBytes,

@@ -23,13 +23,10 @@ struct QueueBoundsRefresher: Service {
                 do {
                     try await refresh()
                     wait = max(1, 5 * (clock.now() - started))
-                    _ = backoff.succeeded()
+                    backoff.succeeded("the queue is counted again", logger: logger)
                 } catch {
-                    let (delay, log) = backoff.failed()
-                    if log {
-                        logger.warning("could not count the queue; the bounds keep their last count", metadata: ["error": "\(error)"])
-                    }
-                    wait = delay
+                    wait = backoff.failed(
+                        error, "could not count the queue; the bounds keep their last count", level: .warning, logger: logger)
                 }
                 try? await clock.sleep(seconds: wait)
             }

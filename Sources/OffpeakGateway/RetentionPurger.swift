@@ -35,11 +35,9 @@ struct RetentionPurger: Service {
                 var wait = min(60, max(0.5, retention / 10))
                 do {
                     try await purgeDue()
-                    _ = backoff.succeeded()
+                    backoff.succeeded("purges succeed again", logger: logger)
                 } catch {
-                    let (delay, log) = backoff.failed()
-                    if log { logger.warning("purge failed; will try again", metadata: ["error": "\(error)"]) }
-                    wait = max(wait, delay)
+                    wait = max(wait, backoff.failed(error, "purge failed; will try again", level: .warning, logger: logger))
                 }
                 try? await clock.sleep(seconds: wait)
             }

@@ -1,6 +1,10 @@
+import Logging
+
 /// How a worker waits out a failing pass (the store down, its disk full): one second after the
 /// first failure, doubling to `maxDelay`, back to normal at the first pass that succeeds. It logs
 /// the first failure, then one in ten, and the recovery, so that an outage does not flood the log.
+import Logging
+
 public struct FaultBackoff: Sendable {
     public var baseDelay: Double
     public var maxDelay: Double
@@ -22,5 +26,20 @@ public struct FaultBackoff: Sendable {
     public mutating func succeeded() -> Bool {
         defer { failures = 0 }
         return failures > 0
+    }
+
+    /// A pass failed with `error`: logs `message` when this failure is one to log, and returns how
+    /// long to wait before the next pass.
+    public mutating func failed(
+        _ error: any Error, _ message: @autoclosure () -> Logger.Message, level: Logger.Level = .error, logger: Logger
+    ) -> Double {
+        let (delay, log) = failed()
+        if log { logger.log(level: level, message(), metadata: ["error": "\(error)", "failures": "\(failures)"]) }
+        return delay
+    }
+
+    /// A pass succeeded: logs `recovery` when it ended a run of failures.
+    public mutating func succeeded(_ recovery: @autoclosure () -> Logger.Message, logger: Logger) {
+        if succeeded() { logger.notice(recovery()) }
     }
 }

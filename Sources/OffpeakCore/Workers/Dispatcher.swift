@@ -85,18 +85,12 @@ public final class Dispatcher<Clock: WorkerClock>: Service {
                     self.doorbell.ring()
                 }
             }
-            if backoff.withLock({ $0.succeeded() }) { logger.notice("pending callbacks are read again") }
+            backoff.withLock { $0.succeeded("pending callbacks are read again", logger: logger) }
             if jobs.count == room { return configuration.idleCheck }
             guard let next = try await store.nextDeliveryAt() else { return configuration.idleCheck }
             return min(configuration.idleCheck, max(0.005, next - clock.now()))
         } catch {
-            let (delay, log, failures) = backoff.withLock { backoff in
-                let (delay, log) = backoff.failed()
-                return (delay, log, backoff.failures)
-            }
-            if log {
-                logger.error("could not read pending callbacks; backing off", metadata: ["error": "\(error)", "failures": "\(failures)"])
-            }
+            let delay = backoff.withLock { $0.failed(error, "could not read pending callbacks; backing off", logger: logger) }
             return max(configuration.idleCheck, delay)
         }
     }

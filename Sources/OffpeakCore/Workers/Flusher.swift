@@ -97,13 +97,9 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
                 if let due = try await flushDue() {
                     wait = min(wait, max(0.01, due - clock.now()))
                 }
-                if backoff.succeeded() { logger.notice("flush passes succeed again") }
+                backoff.succeeded("flush passes succeed again", logger: logger)
             } catch {
-                let (delay, log) = backoff.failed()
-                if log {
-                    logger.error("flush pass failed; backing off", metadata: ["error": "\(error)", "failures": "\(backoff.failures)"])
-                }
-                wait = max(wait, delay)
+                wait = max(wait, backoff.failed(error, "flush pass failed; backing off", logger: logger))
             }
             try? await clock.sleep(seconds: min(wait, configuration.minimumSpacing))
             await doorbell.wait(seconds: wait - configuration.minimumSpacing, clock: clock)

@@ -77,14 +77,9 @@ public final class Poller<Clock: WorkerClock>: Service {
                     if let next = try await self.store.nextPollAt() {
                         wait = min(wait, max(0.01, next - self.clock.now()))
                     }
-                    if backoff.succeeded() { self.logger.notice("poll passes succeed again") }
+                    backoff.succeeded("poll passes succeed again", logger: self.logger)
                 } catch {
-                    let (delay, log) = backoff.failed()
-                    if log {
-                        self.logger.error(
-                            "poll pass failed; backing off", metadata: ["error": "\(error)", "failures": "\(backoff.failures)"])
-                    }
-                    wait = max(wait, delay)
+                    wait = max(wait, backoff.failed(error, "poll pass failed; backing off", logger: self.logger))
                 }
                 await self.doorbell.wait(seconds: wait, clock: self.clock)
             }
