@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "offpeak", targets: ["Offpeak"]),
         .executable(name: "offpeak-bench", targets: ["OffpeakBench"]),
+        .executable(name: "offpeak-accept-baseline", targets: ["AcceptBaseline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -160,6 +161,17 @@ let package = Package(
             ],
             path: "Benchmarks/OffpeakBench",
             swiftSettings: swiftSettings
+        ),
+        // The accept baseline the benchmark measures Offpeak's accepts against, built as it was written.
+        .executableTarget(
+            name: "AcceptBaseline",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/AcceptBaseline",
+            exclude: ["post.lua"]
         ),
         // What the test targets share: an HTTP client, waiting on conditions, a manual clock, an
         // in-process simulator.

@@ -3,10 +3,15 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
-/// The gateway's resident memory at rest, holding 100,000 queued requests (four models of 25,000,
-/// under every flush threshold).
+/// The gateway's resident memory at rest, holding 100,000 and then 1,000,000 queued requests (25
+/// models of 40,000, under every flush threshold).
 enum MemoryStage {
-    static func run(client: HTTPClient, upstream: String) async throws -> Double {
+    struct Figures {
+        var atHundredThousand: Double
+        var atMillion: Double
+    }
+
+    static func run(client: HTTPClient, upstream: String) async throws -> Figures {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -18,17 +23,29 @@ enum MemoryStage {
                 "OFFPEAK_FLUSH_MAX_REQUESTS": "50000", "OFFPEAK_FLUSH_MAX_AGE": "86400",
             ])
         defer { gateway.stop() }
-        let total = 100_000
         let url = gateway.url + "/v1/chat/completions"
+        try await send(client: client, url: url, 0..<100_000)
+        let atHundredThousand = try await atRest(gateway)
+        try await send(client: client, url: url, 100_000..<1_000_000)
+        return Figures(atHundredThousand: atHundredThousand, atMillion: try await atRest(gateway))
+    }
+
+    /// At rest: lets the flusher take a look or two, then reads the resident size.
+    static func atRest(_ gateway: Child) async throws -> Double {
+        try await Task.sleep(for: .seconds(3))
+        return Measure.status("VmRSS", pid: gateway.pid)
+    }
+
+    static func send(client: HTTPClient, url: String, _ indexes: Range<Int>) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<64 {
                 group.addTask {
-                    for index in stride(from: worker, to: total, by: 64) {
+                    for index in stride(from: indexes.lowerBound + worker, to: indexes.upperBound, by: 64) {
                         var request = HTTPClientRequest(url: url)
                         request.method = .POST
                         request.headers.add(name: "Content-Type", value: "application/json")
                         request.headers.add(name: "Prefer", value: "respond-async")
-                        request.body = .bytes(ByteBuffer(bytes: Bodies.chat(model: "model-\(index % 4)", index: index)))
+                        request.body = .bytes(ByteBuffer(bytes: Bodies.chat(model: "model-\(index % 25)", index: index)))
                         let response = try await client.execute(request, timeout: .seconds(60))
                         _ = try await response.body.collect(upTo: 1 << 20)
                         guard response.status == .accepted else { throw BenchFailure("an accept was answered \(response.status)") }
@@ -37,8 +54,5 @@ enum MemoryStage {
             }
             try await group.waitForAll()
         }
-        // At rest: let the flusher take a look or two, then read the resident size.
-        try await Task.sleep(for: .seconds(3))
-        return Measure.status("VmRSS", pid: gateway.pid)
     }
 }

@@ -3,38 +3,52 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
-/// Open-loop load at a fixed rate: each request is timed from when it was due, not from when it
-/// went out, so a slow answer is not hidden by the requests it delayed.
+/// Calls that pass straight through: their latency one at a time, directly and through the
+/// gateway, and the gateway's CPU per call under load against the simulator's.
 enum PassthroughStage {
     struct Figures {
         var p50: Double
         var p99: Double
     }
 
-    static func openLoop(client: HTTPClient, url: String, rate: Double, seconds: Double) async throws -> Figures {
-        let count = Int(rate * seconds)
-        let start = ContinuousClock.now
-        let latencies = try await withThrowingTaskGroup(of: Double.self) { group in
-            for index in 0..<count {
-                let due = start + .milliseconds(Int64(Double(index) / rate * 1000))
-                group.addTask {
-                    try await Task.sleep(until: due, clock: .continuous)
-                    var request = HTTPClientRequest(url: url)
-                    request.method = .POST
-                    request.headers.add(name: "Content-Type", value: "application/json")
-                    request.headers.add(name: "Authorization", value: "Bearer sk-bench")
-                    request.body = .bytes(ByteBuffer(bytes: Bodies.chat(index: index, maxTokens: 0)))
-                    let response = try await client.execute(request, timeout: .seconds(30))
-                    _ = try await response.body.collect(upTo: 1 << 20)
-                    let elapsed = ContinuousClock.now - due
-                    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-                }
-            }
-            var all: [Double] = []
-            for try await latency in group { all.append(latency) }
-            return all
+    /// `count` calls one at a time, each timed from send to the end of its answer.
+    static func oneAtATime(client: HTTPClient, url: String, count: Int) async throws -> Figures {
+        var latencies: [Double] = []
+        for index in 0..<count {
+            var request = HTTPClientRequest(url: url)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Authorization", value: "Bearer sk-bench")
+            request.body = .bytes(ByteBuffer(bytes: Bodies.chat(index: index, maxTokens: 0)))
+            let started = ContinuousClock.now
+            let response = try await client.execute(request, timeout: .seconds(30))
+            _ = try await response.body.collect(upTo: 1 << 20)
+            guard response.status == .ok else { throw BenchFailure("a passthrough call was answered \(response.status)") }
+            latencies.append(Measure.seconds(since: started))
         }
         return Figures(p50: Measure.percentile(latencies, 0.5), p99: Measure.percentile(latencies, 0.99))
+    }
+
+    struct CPU {
+        /// CPU seconds per answered call, of the gateway and of the simulator behind it.
+        var gateway: Double
+        var simulator: Double
+        var requestsPerSecond: Double
+    }
+
+    /// wrk at 64 connections through the gateway to the simulator; each process's CPU time (from
+    /// `/proc/PID/stat`) over the run, per call.
+    static func cpu(url: String, gateway: Int32, simulator: Int32, seconds: Int) throws -> CPU {
+        let (gatewayBefore, simulatorBefore) = (Measure.cpuSeconds(pid: gateway), Measure.cpuSeconds(pid: simulator))
+        let figures = try AcceptStage.wrk(url: url, seconds: seconds, script: script)
+        let calls = Double(max(1, figures.requests))
+        return CPU(
+            gateway: (Measure.cpuSeconds(pid: gateway) - gatewayBefore) / calls,
+            simulator: (Measure.cpuSeconds(pid: simulator) - simulatorBefore) / calls, requestsPerSecond: figures.requestsPerSecond)
+    }
+
+    static var script: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("passthrough.lua").path
     }
 
     /// Median time to the first chunk of a streamed answer.

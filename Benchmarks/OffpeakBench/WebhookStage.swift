@@ -7,16 +7,26 @@ import OffpeakProvider
 import OffpeakSQLite
 import ServiceLifecycle
 
-/// Signed deliveries to a loopback receiver that answers 204, from a store of finished requests.
+/// Signed deliveries to a loopback receiver that answers 204, from a store of finished requests,
+/// beside the rate at which wrk's unsigned POSTs of the same size reach the same receiver.
 enum WebhookStage {
     static let count = 10_000
+
+    struct Figures {
+        var deliveriesPerSecond: Double
+        var wrkPerSecond: Double
+    }
+
+    static var script: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("webhook.lua").path
+    }
 
     actor PortBox {
         var port: Int?
         func set(_ value: Int) { port = value }
     }
 
-    static func run(client: HTTPClient) async throws -> Double {
+    static func run(client: HTTPClient) async throws -> Figures {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -27,13 +37,14 @@ enum WebhookStage {
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { await ports.set($0.localAddress?.port ?? 0) }, logger: Logger(label: "receiver"))
         let receiverGroup = ServiceGroup(services: [receiver], gracefulShutdownSignals: [], logger: Logger(label: "bench"))
-        return try await withThrowingTaskGroup(of: Double?.self) { group in
+        return try await withThrowingTaskGroup(of: Figures?.self) { group in
             group.addTask { try await receiverGroup.run(); return nil }
             var port: Int?
             while port == nil {
                 try await Task.sleep(for: .milliseconds(10))
                 port = await ports.port
             }
+            let unsigned = try AcceptStage.wrk(url: "http://127.0.0.1:\(port!)/hook", seconds: 5, script: script).requestsPerSecond
             let store = try SQLiteStore(path: folder.appendingPathComponent("offpeak.sqlite").path)
             try await store.migrate()
             let now = Date().timeIntervalSince1970
@@ -74,7 +85,7 @@ enum WebhookStage {
             let rate = Double(count) / Measure.seconds(since: start)
             await dispatcherGroup.triggerGracefulShutdown()
             await receiverGroup.triggerGracefulShutdown()
-            return rate
+            return Figures(deliveriesPerSecond: rate, wrkPerSecond: unsigned)
         }
     }
 }
