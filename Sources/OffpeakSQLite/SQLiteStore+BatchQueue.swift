@@ -21,44 +21,74 @@ extension SQLiteStore {
         }
     }
 
+    /// Rows a claim marks per write transaction. SQLite has one writer: a 50,000-request claim in one
+    /// transaction held it for a quarter of a second, and every accept waited behind it. In slices,
+    /// accepts commit between them.
+    static let claimSlice = 2_000
+
+    /// Claims the group's oldest queued rows, up to the policy's limits, in slices of `claimSlice`.
+    /// Each slice numbers its rows after the ones before (the file's lines, dense, in queue order)
+    /// and adds them to the batch's counts, so that the batch is whole after every slice: if the
+    /// process stops between two, the batch resumes (`claimStalledBatches`) with the rows it has.
     public func claimBatch(id: String, group: GroupKey, policy: FlushPolicy, now: Timestamp, lease: Lease) async throws -> BatchRecord? {
-        try await pool.write { db in
-            let sizes = try Int.fetchAll(
+        // What to take is read without the writer; a row cancelled since is simply not taken.
+        let queued = try await pool.read { db in
+            try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT line_bytes FROM deferred_requests
+                    SELECT seq, line_bytes FROM deferred_requests
                     WHERE status = 'queued' AND upstream = ? AND endpoint = ? AND model = ? ORDER BY seq LIMIT ?
                     """,
-                arguments: [group.upstream, group.endpoint, group.model, policy.maxRequests])
-            let (count, bytes) = policy.take(lineSizes: sizes)
-            guard count > 0 else { return nil }
-            // One statement numbers the claimed rows 1...count in queue order (the file's lines).
-            try db.execute(
-                sql: """
-                    UPDATE deferred_requests
-                    SET status = 'submitted', batch_id = ?, batch_line = picked.line, attempts = attempts + 1, submitted_at = ?
-                    FROM (
-                        SELECT seq, row_number() OVER (ORDER BY seq) AS line FROM deferred_requests
-                        WHERE status = 'queued' AND upstream = ? AND endpoint = ? AND model = ? ORDER BY seq LIMIT ?
-                    ) AS picked
-                    WHERE deferred_requests.seq = picked.seq
-                    """,
-                arguments: [id, now, group.upstream, group.endpoint, group.model, count])
-            let batch = BatchRecord(
-                id: id, upstream: group.upstream, endpoint: group.endpoint, model: group.model, requestCount: count, fileBytes: bytes,
-                createdAt: now, nextPollAt: lease.until)
-            try db.execute(
-                sql: """
-                    INSERT INTO batches (
-                        id, upstream, endpoint, model, state, request_count, file_bytes, created_at, next_poll_at, lease_holder)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    id, group.upstream, group.endpoint, group.model, BatchState.preparing.rawValue, count, bytes, now, lease.until,
-                    lease.holder,
-                ])
-            return batch
+                arguments: [group.upstream, group.endpoint, group.model, policy.maxRequests]
+            ).map { (seq: $0["seq"] as Int, bytes: $0["line_bytes"] as Int) }
         }
+        let (count, _) = policy.take(lineSizes: queued.map(\.bytes))
+        guard count > 0 else { return nil }
+        let last = queued[count - 1].seq
+        var claimed = (count: 0, bytes: 0)
+        while claimed.count < count {
+            let offset = claimed.count
+            let slice = try await pool.write { db -> (count: Int, bytes: Int) in
+                let pick = """
+                    SELECT seq, line_bytes, row_number() OVER (ORDER BY seq) AS line FROM deferred_requests
+                    WHERE status = 'queued' AND upstream = ? AND endpoint = ? AND model = ? AND seq <= ? ORDER BY seq LIMIT ?
+                    """
+                let arguments: StatementArguments = [group.upstream, group.endpoint, group.model, last, Self.claimSlice]
+                let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(line_bytes), 0) AS bytes FROM (\(pick))", arguments: arguments)
+                let slice: (count: Int, bytes: Int) = (row?["n"] ?? 0, row?["bytes"] ?? 0)
+                guard slice.count > 0 else { return slice }
+                if offset == 0 {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO batches (
+                                id, upstream, endpoint, model, state, request_count, file_bytes, created_at, next_poll_at, lease_holder)
+                            VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?, ?)
+                            """,
+                        arguments: [
+                            id, group.upstream, group.endpoint, group.model, BatchState.preparing.rawValue, now, lease.until, lease.holder,
+                        ])
+                }
+                try db.execute(
+                    sql: """
+                        UPDATE deferred_requests
+                        SET status = 'submitted', batch_id = ?, batch_line = ? + picked.line, attempts = attempts + 1, submitted_at = ?
+                        FROM (\(pick)) AS picked
+                        WHERE deferred_requests.seq = picked.seq
+                        """,
+                    arguments: [id, offset, now] + arguments)
+                try db.execute(
+                    sql: "UPDATE batches SET request_count = request_count + ?, file_bytes = file_bytes + ? WHERE id = ?",
+                    arguments: [slice.count, slice.bytes, id])
+                return slice
+            }
+            guard slice.count > 0 else { break }
+            claimed.count += slice.count
+            claimed.bytes += slice.bytes
+        }
+        guard claimed.count > 0 else { return nil }
+        return BatchRecord(
+            id: id, upstream: group.upstream, endpoint: group.endpoint, model: group.model, requestCount: claimed.count,
+            fileBytes: claimed.bytes, createdAt: now, nextPollAt: lease.until)
     }
 
     public func claimStalledBatches(now: Timestamp, lease: Lease, limit: Int) async throws -> [BatchRecord] {

@@ -128,6 +128,40 @@ import Testing
         }
     }
 
+    /// SQLite claims in slices of 2,000 rows: a claim of several slices numbers its lines densely
+    /// in queue order, takes the rows before and only those, and the batch's counts are the file's.
+    @Test(arguments: StoreKind.available)
+    func aClaimOfSeveralSlicesIsOneDenseFileInQueueOrder(kind: StoreKind) async throws {
+        try await StoreHarness.with(kind) { stores in
+            let store = stores[0]
+            let total = 4_700
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<total {
+                    group.addTask { _ = try await store.accept(Self.new("dfr_\(index)", at: 1000 + Double(index))) }
+                }
+                try await group.waitForAll()
+            }
+            _ = try await store.cancel(id: "dfr_2500", owner: "o", now: 1500)
+            let batch = try #require(
+                try await store.claimBatch(
+                    id: "bat_1", group: Self.group, policy: FlushPolicy(maxRequests: 4_500), now: 2000, lease: Self.lease))
+            // Queue order is acceptance order (seq), which concurrent accepts do not make index order.
+            let queued = try await store.list(ListQuery(owner: "o", limit: total)).data.reversed().map(\.id).filter { $0 != "dfr_2500" }
+            let (lines, last) = try await store.batchLines(batchID: "bat_1", after: 0, limit: total)
+            #expect(batch.requestCount == 4_500 && last == 4_500 && lines.count == 4_500)
+            #expect(lines.map(\.id) == Array(queued.prefix(4_500)), "the oldest 4,500, dense, in queue order")
+            var size = 0
+            var after = 0
+            while let chunk = try await store.batchFile(batchID: "bat_1", after: after, limit: 1_000) {
+                size += chunk.bytes.readableBytes
+                after = chunk.lastLine
+            }
+            #expect(size == batch.fileBytes, "the file is the size the claim announced")
+            #expect(try await store.batch(id: "bat_1")?.requestCount == 4_500)
+            #expect(try await store.backlogs().first { $0.key == Self.group }?.count == total - 1 - 4_500)
+        }
+    }
+
     @Test(arguments: StoreKind.available)
     func settlingTwiceChangesNothingAndRequeueingRefunds(kind: StoreKind) async throws {
         try await StoreHarness.with(kind) { stores in
