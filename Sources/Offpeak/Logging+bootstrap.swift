@@ -6,7 +6,7 @@ enum LogSetup {
     static func bootstrap(level: String?) -> Logger.Level {
         let level = Logger.Level(rawValue: (level ?? ProcessInfo.processInfo.environment["OFFPEAK_LOG_LEVEL"] ?? "info").lowercased()) ?? .info
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = LazyMetadataLogHandler(StreamLogHandler.standardError(label: label))
             handler.logLevel = level
             return handler
         }

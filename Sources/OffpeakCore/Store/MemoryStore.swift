@@ -42,8 +42,8 @@ public final class MemoryStore: DeferredStore {
     public func migrate() async throws {}
     public func ping() async throws {}
 
-    /// Makes intake's writes (accepts and stored values) fail with `fault` until called with nil:
-    /// the store faults of a real disk or server, for route tests.
+    /// Makes writes (accepts, stored values, settles) fail with `fault` until called with nil: the
+    /// store faults of a real disk or server, for route and worker tests.
     public func injectFault(_ fault: StoreFault?) {
         state.withLock { $0.fault = fault }
     }
@@ -336,7 +336,8 @@ public final class MemoryStore: DeferredStore {
     public func settle(batchID: String, _ settlements: [(id: String, settlement: Settlement)], now: Timestamp) async throws
         -> Set<String>
     {
-        state.withLock { state in
+        try state.withLock { state in
+            if let fault = state.fault { throw fault }
             var finished: Set<String> = []
             for (id, settlement) in settlements {
                 guard var entry = state.requests[id], entry.record.batchID == batchID, entry.record.status == .submitted else {

@@ -139,12 +139,12 @@ public struct Cost: Sendable, Equatable {
             atListPrice = .zero
             return
         }
-        let million = Decimal(1_000_000)
         let cached = Decimal(min(usage.cachedTokens, usage.promptTokens))
         let uncached = Decimal(usage.promptTokens) - cached
-        let list =
-            (uncached * price.input + cached * (price.cachedInput ?? price.input) + Decimal(usage.completionTokens) * price.output)
-            / million
+        let perMillion = uncached * price.input + cached * (price.cachedInput ?? price.input) + Decimal(usage.completionTokens) * price.output
+        // ÷ 1,000,000 as a shift of the exponent: exact, and Decimal's long division was most of
+        // a relayed call's metering.
+        let list = Decimal(sign: .plus, exponent: -6, significand: perMillion)
         atListPrice = Money(list)
         billed = lane == .realtime ? Money(list) : Money(list * prices.batchMultiplier)
     }

@@ -168,22 +168,31 @@ public final class Poller<Clock: WorkerClock>: Service {
             try await settle(batch, settlements, counting: settled)
         } else {
             let seenIDs = SeenIDs()
-            for fileID in [upstream.outputFileID, upstream.errorFileID].compactMap({ $0 }) {
-                try await provider.readFileLines(id: fileID) { lines in
-                    var settlements: [(id: String, settlement: Settlement)] = []
-                    settlements.reserveCapacity(lines.count)
-                    for raw in lines {
-                        guard let line = try? OutputLine.parse(raw), let member = members[line.customID] else {
-                            self.logger.warning(
-                                "ignoring an output line that names no request of this batch", metadata: ["batch": "\(batch.id)"])
-                            continue
+            // A chunk is settled while the next is downloaded and read, one settle at a time, in file order.
+            let pipeline = SettlePipeline()
+            do {
+                for fileID in [upstream.outputFileID, upstream.errorFileID].compactMap({ $0 }) {
+                    try await provider.readFileLines(id: fileID) { lines in
+                        var settlements: [(id: String, settlement: Settlement)] = []
+                        settlements.reserveCapacity(lines.count)
+                        for raw in lines {
+                            guard let line = try? OutputLine.parse(raw), let member = members[line.customID] else {
+                                self.logger.warning(
+                                    "ignoring an output line that names no request of this batch", metadata: ["batch": "\(batch.id)"])
+                                continue
+                            }
+                            let disposition = rules.disposition(for: line, attempts: member.attempts, cancelled: cancelled)
+                            settlements.append((line.customID, Settlement(disposition, member: member, model: batch.model, prices: prices)))
                         }
-                        let disposition = rules.disposition(for: line, attempts: member.attempts, cancelled: cancelled)
-                        settlements.append((line.customID, Settlement(disposition, member: member, model: batch.model, prices: prices)))
+                        await seenIDs.insert(settlements.map(\.id))
+                        let chunk = settlements
+                        try await pipeline.next { try await self.settle(batch, chunk, counting: settled) }
                     }
-                    await seenIDs.insert(settlements.map(\.id))
-                    try await self.settle(batch, settlements, counting: settled)
                 }
+                try await pipeline.finish()
+            } catch {
+                try? await pipeline.finish()
+                throw error
             }
             let seen = await seenIDs.ids
             let missing = members.filter { !seen.contains($0.key) }.map { id, member in
@@ -238,6 +247,24 @@ public final class Poller<Clock: WorkerClock>: Service {
 private actor SeenIDs {
     var ids: Set<String> = []
     func insert(_ new: [String]) { ids.formUnion(new) }
+}
+
+/// Settles chunks one after another in a task of their own, so that reading the next chunk
+/// overlaps settling this one. A settle that fails fails the next call, which stops the reading.
+private actor SettlePipeline {
+    private var running: Task<Void, any Error>?
+
+    /// Waits for the chunk before (rethrowing its failure), then starts `settle`.
+    func next(_ settle: @escaping @Sendable () async throws -> Void) async throws {
+        try await running?.value
+        running = Task(operation: settle)
+    }
+
+    /// Waits for the last chunk.
+    func finish() async throws {
+        defer { running = nil }
+        try await running?.value
+    }
 }
 
 /// How many requests one collection finished, for its log line.

@@ -92,6 +92,42 @@ import Testing
         }
     }
 
+    /// The split settles a chunk while it reads the next; a settle that fails stops the split, and
+    /// the next poll settles every row.
+    @Test func aSplitWhoseStoreFailsStopsAndTheNextPollFinishesIt() async throws {
+        try await withSimulatorAndStore { upstream, store in
+            let clock = ManualClock()
+            let provider = HTTPBatchProvider(client: TestHTTP.client, baseURL: upstream, apiKey: "sk-test")
+            let flusher = Flusher(
+                store: store, provider: provider,
+                configuration: .init(policy: FlushPolicy(maxRequests: 1_200, maxBytes: 1 << 24, maxAge: 60)), clock: clock,
+                logger: Logger(label: "flusher"))
+            let settled = Mutex<[String]>([])
+            let poller = Poller(
+                store: store, provider: provider, configuration: .init(interval: 5, rules: OutcomeRules(maxAttempts: 3), prices: Self.prices),
+                clock: clock, logger: Logger(label: "poller"), onTerminal: { done in settled.withLock { $0 += done.map(\.id) } })
+            // 1,200 lines: three chunks of the output file.
+            for index in 0..<1_200 { try await store.acceptChat(id: "dfr_\(index)", content: "item \(index)", at: clock.now()) }
+            try await flusher.flushDue()
+            let batch = try #require(try await store.batches(in: .live).first)
+            let upstreamID = try #require(batch.upstreamID)
+            try await eventually("the upstream batch to end", within: 30) { try await provider.batch(id: upstreamID).isTerminal }
+
+            store.injectFault(StoreFault(.diskFull, "full"))
+            await #expect(throws: StoreFault.self) { try await poller.collect(batch, try await provider.batch(id: upstreamID)) }
+            #expect(settled.withLock { $0 }.isEmpty, "nothing settled while the store fails")
+            #expect(try await store.pendingMembers(batchID: batch.id).count == 1_200)
+
+            store.injectFault(nil)
+            clock.set(clock.now() + 3_600)
+            try await poller.pollDue()
+            let ids = settled.withLock { $0 }
+            #expect(ids.count == 1_200 && Set(ids) == Set((0..<1_200).map { "dfr_\($0)" }), "every row, once")
+            #expect(try await store.pendingMembers(batchID: batch.id).isEmpty)
+            #expect(try await store.batches(in: .live).isEmpty)
+        }
+    }
+
     @Test func aBatchWhoseCreationFailedIsKeptAndCreatedOnceLater() async throws {
         try await withSimulatorAndStore { upstream, store in
             let clock = ManualClock()
