@@ -17,6 +17,8 @@ enum FlushSplitStage {
         var splitPeakGrowth: Double
         var outputBytes: Int
         var parseOnlySeconds: Double
+        /// Reading the output file's lines from the simulator, and nothing else.
+        var downloadSeconds: Double
     }
 
     static let count = 50_000
@@ -83,7 +85,9 @@ enum FlushSplitStage {
 
         // The baseline: the same lines parsed with JSONSerialization and nothing else.
         let lines = LineBox()
+        let downloadStart = ContinuousClock.now
         try await provider.readFileLines(id: upstreamBatch.outputFileID ?? "") { chunk in await lines.add(chunk) }
+        let downloadSeconds = Measure.seconds(since: downloadStart)
         let all = await lines.lines
         let parseStart = ContinuousClock.now
         for line in all { _ = try JSONSerialization.jsonObject(with: Data(line)) }
@@ -91,7 +95,7 @@ enum FlushSplitStage {
         return Figures(
             flushSeconds: flushSeconds, flushPeakGrowth: flushPeak, fileBytes: batch.fileBytes, copySeconds: copySeconds,
             splitSeconds: splitSeconds, splitPeakGrowth: splitPeak, outputBytes: all.reduce(0) { $0 + $1.count + 1 },
-            parseOnlySeconds: parseSeconds)
+            parseOnlySeconds: parseSeconds, downloadSeconds: downloadSeconds)
     }
 
 

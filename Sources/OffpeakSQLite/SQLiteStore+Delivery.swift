@@ -25,16 +25,7 @@ extension SQLiteStore {
     }
 
     public func recordDelivery(id: String, status: DeliveryStatus, statusCode: Int?, error: String?, next: Timestamp?) async throws {
-        try await pool.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE deferred_requests SET delivery_status = ?, delivery_attempts = delivery_attempts + 1,
-                        delivery_series_attempts = delivery_series_attempts + 1, delivery_last_status = ?,
-                        delivery_last_error = ?, delivery_next_at = ?
-                    WHERE id = ?
-                    """,
-                arguments: [status.rawValue, statusCode, error, next, id])
-        }
+        try await deliveryAttempts.submit(DeliveryAttempt(id: id, status: status, statusCode: statusCode, error: error, next: next))
     }
 
     public func nextDeliveryAt() async throws -> Timestamp? {
@@ -67,5 +58,25 @@ extension SQLiteStore {
             try db.execute(sql: "INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)", arguments: [key, value])
             return try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]) ?? value
         }
+    }
+}
+
+/// One callback attempt to record (`SQLiteStore.recordDelivery`).
+struct DeliveryAttempt: Sendable {
+    var id: String
+    var status: DeliveryStatus
+    var statusCode: Int?
+    var error: String?
+    var next: Timestamp?
+
+    func record(in db: Database) throws {
+        try db.cachedStatement(
+            sql: """
+                UPDATE deferred_requests SET delivery_status = ?, delivery_attempts = delivery_attempts + 1,
+                    delivery_series_attempts = delivery_series_attempts + 1, delivery_last_status = ?,
+                    delivery_last_error = ?, delivery_next_at = ?
+                WHERE id = ?
+                """
+        ).execute(arguments: [status.rawValue, statusCode, error, next, id])
     }
 }

@@ -7,6 +7,8 @@ import OffpeakCore
 public struct SQLiteStore: DeferredStore {
     let pool: DatabasePool
     private let accepts: GroupCommit<NewDeferredRequest, AcceptResult>
+    /// Callback attempts recorded by many deliveries at once share a transaction and its fsync.
+    let deliveryAttempts: GroupCommit<DeliveryAttempt, Void>
     private let groupCommit: Bool
 
     /// Opens (creating if needed) the database at `path`; `migrate()` brings its schema up to date.
@@ -30,6 +32,16 @@ public struct SQLiteStore: DeferredStore {
                 }
             } catch {
                 return items.map { _ in .failure(error) }
+            }
+        }
+        deliveryAttempts = GroupCommit { attempts in
+            do {
+                try await pool.write { db in
+                    for attempt in attempts { try attempt.record(in: db) }
+                }
+                return attempts.map { _ in .success(()) }
+            } catch {
+                return attempts.map { _ in .failure(error) }
             }
         }
     }
