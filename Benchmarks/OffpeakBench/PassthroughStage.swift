@@ -15,11 +15,7 @@ enum PassthroughStage {
     static func oneAtATime(client: HTTPClient, url: String, count: Int) async throws -> Figures {
         var latencies: [Double] = []
         for index in 0..<count {
-            var request = HTTPClientRequest(url: url)
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.headers.add(name: "Authorization", value: "Bearer sk-bench")
-            request.body = .bytes(ByteBuffer(bytes: Bodies.chat(index: index, maxTokens: 0)))
+            let request = post(url, body: ByteBuffer(bytes: Bodies.chat(index: index, maxTokens: 0)))
             let started = ContinuousClock.now
             let response = try await client.execute(request, timeout: .seconds(30))
             _ = try await response.body.collect(upTo: 1 << 20)
@@ -55,12 +51,8 @@ enum PassthroughStage {
     static func firstChunk(client: HTTPClient, url: String, count: Int) async throws -> Double {
         var times: [Double] = []
         for index in 0..<count {
-            var request = HTTPClientRequest(url: url)
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.headers.add(name: "Authorization", value: "Bearer sk-bench")
             let body = #"{"model":"qwen-plus","stream":true,"messages":[{"role":"user","content":"stream \#(index) please"}]}"#
-            request.body = .bytes(ByteBuffer(string: body))
+            let request = post(url, body: ByteBuffer(string: body))
             let started = ContinuousClock.now
             let response = try await client.execute(request, timeout: .seconds(30))
             var iterator = response.body.makeAsyncIterator()
@@ -70,5 +62,15 @@ enum PassthroughStage {
             while try await iterator.next() != nil {}
         }
         return Measure.median(times)
+    }
+
+    /// A chat call as an app makes it: JSON, with its key.
+    static func post(_ url: String, body: ByteBuffer) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Authorization", value: "Bearer sk-bench")
+        request.body = .bytes(body)
+        return request
     }
 }

@@ -44,16 +44,8 @@ import Testing
 
     @Test func theFlusherWaitsForAgeOrSizeAndThePollerSettlesEveryRow() async throws {
         try await withSimulatorAndStore { upstream, store in
-            let clock = ManualClock()
-            let provider = HTTPBatchProvider(client: TestHTTP.client, baseURL: upstream, apiKey: "sk-test")
-            let flusher = Flusher(
-                store: store, provider: provider,
-                configuration: .init(policy: FlushPolicy(maxRequests: 10, maxBytes: 1 << 20, maxAge: 60)), clock: clock,
-                logger: Logger(label: "flusher"))
-            let settled = Mutex<[String]>([])
-            let poller = Poller(
-                store: store, provider: provider, configuration: .init(interval: 5, rules: OutcomeRules(maxAttempts: 3), prices: Self.prices),
-                clock: clock, logger: Logger(label: "poller"), onTerminal: { done in settled.withLock { $0 += done.map(\.id) } })
+            let workers = Workers(upstream: upstream, store: store, policy: FlushPolicy(maxRequests: 10, maxBytes: 1 << 20, maxAge: 60))
+            let (clock, flusher, poller, ended) = (workers.clock, workers.flusher, workers.poller, workers.ended)
 
             func accept(_ count: Int, from start: Int) async throws {
                 for index in start..<(start + count) {
@@ -81,7 +73,7 @@ import Testing
                 try await poller.pollDue()
                 return try await store.batches(in: .live).isEmpty
             }
-            #expect(Set(settled.withLock { $0 }) == Set((0..<13).map { "dfr_\($0)" }))
+            #expect(Set(ended.ids) == Set((0..<13).map { "dfr_\($0)" }))
             for index in 0..<13 {
                 let request = try #require(try await store.request(id: "dfr_\(index)", owner: ""))
                 #expect(request.status == .completed)
@@ -96,16 +88,8 @@ import Testing
     /// the next poll settles every row.
     @Test func aSplitWhoseStoreFailsStopsAndTheNextPollFinishesIt() async throws {
         try await withSimulatorAndStore { upstream, store in
-            let clock = ManualClock()
-            let provider = HTTPBatchProvider(client: TestHTTP.client, baseURL: upstream, apiKey: "sk-test")
-            let flusher = Flusher(
-                store: store, provider: provider,
-                configuration: .init(policy: FlushPolicy(maxRequests: 1_200, maxBytes: 1 << 24, maxAge: 60)), clock: clock,
-                logger: Logger(label: "flusher"))
-            let settled = Mutex<[String]>([])
-            let poller = Poller(
-                store: store, provider: provider, configuration: .init(interval: 5, rules: OutcomeRules(maxAttempts: 3), prices: Self.prices),
-                clock: clock, logger: Logger(label: "poller"), onTerminal: { done in settled.withLock { $0 += done.map(\.id) } })
+            let workers = Workers(upstream: upstream, store: store, policy: FlushPolicy(maxRequests: 1_200, maxBytes: 1 << 24, maxAge: 60))
+            let (clock, provider, flusher, poller, ended) = (workers.clock, workers.provider, workers.flusher, workers.poller, workers.ended)
             // 1,200 lines: three chunks of the output file.
             for index in 0..<1_200 { try await store.acceptChat(id: "dfr_\(index)", content: "item \(index)", at: clock.now()) }
             try await flusher.flushDue()
@@ -115,13 +99,13 @@ import Testing
 
             store.injectFault(StoreFault(.diskFull, "full"))
             await #expect(throws: StoreFault.self) { try await poller.collect(batch, try await provider.batch(id: upstreamID)) }
-            #expect(settled.withLock { $0 }.isEmpty, "nothing settled while the store fails")
+            #expect(ended.ids.isEmpty, "nothing settled while the store fails")
             #expect(try await store.pendingMembers(batchID: batch.id).count == 1_200)
 
             store.injectFault(nil)
             clock.set(clock.now() + 3_600)
             try await poller.pollDue()
-            let ids = settled.withLock { $0 }
+            let ids = ended.ids
             #expect(ids.count == 1_200 && Set(ids) == Set((0..<1_200).map { "dfr_\($0)" }), "every row, once")
             #expect(try await store.pendingMembers(batchID: batch.id).isEmpty)
             #expect(try await store.batches(in: .live).isEmpty)
@@ -190,4 +174,31 @@ import Testing
             #expect(try await store.request(id: "dfr_later", owner: "")?.status == .submitted)
         }
     }
+}
+
+/// A flusher and a poller on one store, a clock the test sets, and the ids the poller reports ended.
+final class Workers: Sendable {
+    let clock = ManualClock()
+    let provider: HTTPBatchProvider
+    let flusher: Flusher<ManualClock>
+    let poller: Poller<ManualClock>
+    let ended = EndedIDs()
+
+    init(upstream: String, store: MemoryStore, policy: FlushPolicy) {
+        provider = HTTPBatchProvider(client: TestHTTP.client, baseURL: upstream, apiKey: "sk-test")
+        flusher = Flusher(
+            store: store, provider: provider, configuration: .init(policy: policy), clock: clock, logger: Logger(label: "flusher"))
+        let ended = ended
+        poller = Poller(
+            store: store, provider: provider,
+            configuration: .init(interval: 5, rules: OutcomeRules(maxAttempts: 3), prices: FlusherPollerTests.prices), clock: clock,
+            logger: Logger(label: "poller"), onTerminal: { done in ended.add(done.map(\.id)) })
+    }
+}
+
+/// The ids a poller reported ended, in the order it did.
+final class EndedIDs: Sendable {
+    private let state = Mutex<[String]>([])
+    var ids: [String] { state.withLock { $0 } }
+    func add(_ new: [String]) { state.withLock { $0 += new } }
 }
