@@ -3,7 +3,7 @@
 // (GRDB, WAL, `synchronous=FULL`) before answering 202; mode `nodb` answers without a store.
 // Offpeak's accepts are measured against it in the same run (Benchmarks/run), with the same wrk
 // script (`post.lua`), so that the ratio holds on any machine. The handler and the commit are the
-// shared accept-baseline probe's, unchanged; only the port and the database file are arguments.
+// reference probe's, reformatted only; the port and the database file are arguments.
 //
 //     offpeak-accept-baseline db|nodb [port] [database path]
 import Foundation
