@@ -46,18 +46,22 @@ extension SQLiteStore {
         guard count > 0 else { return nil }
         let last = queued[count - 1].seq
         var claimed = (count: 0, bytes: 0)
-        while claimed.count < count {
-            let offset = claimed.count
-            let slice = try await pool.write { db -> (count: Int, bytes: Int) in
-                let pick = """
-                    SELECT seq, line_bytes, row_number() OVER (ORDER BY seq) AS line FROM deferred_requests
-                    WHERE status = 'queued' AND upstream = ? AND endpoint = ? AND model = ? AND seq <= ? ORDER BY seq LIMIT ?
-                    """
-                let arguments: StatementArguments = [group.upstream, group.endpoint, group.model, last, Self.claimSlice]
-                let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(line_bytes), 0) AS bytes FROM (\(pick))", arguments: arguments)
-                let slice: (count: Int, bytes: Int) = (row?["n"] ?? 0, row?["bytes"] ?? 0)
-                guard slice.count > 0 else { return slice }
-                if offset == 0 {
+        while true {
+            let before = claimed
+            // Each slice applies the policy again, after what the file holds: a row re-queued since
+            // the read (older, so before `last`) is taken in order, and the limits still hold.
+            let slice = try await pool.write { db -> (count: Int, bytes: Int, more: Bool) in
+                let candidates = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT seq, line_bytes FROM deferred_requests
+                        WHERE status = 'queued' AND upstream = ? AND endpoint = ? AND model = ? AND seq <= ? ORDER BY seq LIMIT ?
+                        """,
+                    arguments: [group.upstream, group.endpoint, group.model, last, Self.claimSlice]
+                ).map { (seq: $0["seq"] as Int, bytes: $0["line_bytes"] as Int) }
+                let (count, bytes) = policy.take(lineSizes: candidates.map(\.bytes), after: before)
+                guard count > 0 else { return (0, 0, false) }
+                if before.count == 0 {
                     try db.execute(
                         sql: """
                             INSERT INTO batches (
@@ -68,22 +72,26 @@ extension SQLiteStore {
                             id, group.upstream, group.endpoint, group.model, BatchState.preparing.rawValue, now, lease.until, lease.holder,
                         ])
                 }
+                // Within this transaction, the group's queued rows up to the last taken are exactly those taken.
                 try db.execute(
                     sql: """
                         UPDATE deferred_requests
                         SET status = 'submitted', batch_id = ?, batch_line = ? + picked.line, attempts = attempts + 1, submitted_at = ?
-                        FROM (\(pick)) AS picked
+                        FROM (
+                            SELECT seq, row_number() OVER (ORDER BY seq) AS line FROM deferred_requests
+                            WHERE status = 'queued' AND upstream = ? AND endpoint = ? AND model = ? AND seq <= ?
+                        ) AS picked
                         WHERE deferred_requests.seq = picked.seq
                         """,
-                    arguments: [id, offset, now] + arguments)
+                    arguments: [id, before.count, now, group.upstream, group.endpoint, group.model, candidates[count - 1].seq])
                 try db.execute(
                     sql: "UPDATE batches SET request_count = request_count + ?, file_bytes = file_bytes + ? WHERE id = ?",
-                    arguments: [slice.count, slice.bytes, id])
-                return slice
+                    arguments: [count, bytes, id])
+                return (count, bytes, count == Self.claimSlice)
             }
-            guard slice.count > 0 else { break }
             claimed.count += slice.count
             claimed.bytes += slice.bytes
+            guard slice.more else { break }
         }
         guard claimed.count > 0 else { return nil }
         return BatchRecord(

@@ -33,16 +33,17 @@ public struct FlushPolicy: Sendable, Equatable {
     }
 
     /// How many of the queued lines (oldest first) go in one file: at most `maxRequests`, and no
-    /// more bytes than `maxBytes` — but always at least one, so that no request is stuck.
-    public func take(lineSizes: some Sequence<Int>) -> (count: Int, bytes: Int) {
-        var count = 0
-        var bytes = 0
+    /// more bytes than `maxBytes` — but always at least one, so that no request is stuck. With
+    /// `taken`, the file already holds that many lines and bytes: how many more go in.
+    public func take(lineSizes: some Sequence<Int>, after taken: (count: Int, bytes: Int) = (0, 0)) -> (count: Int, bytes: Int) {
+        var count = taken.count
+        var bytes = taken.bytes
         for size in lineSizes {
             if count == maxRequests { break }
             if count > 0 && bytes + size > maxBytes { break }
             count += 1
             bytes += size
         }
-        return (count, bytes)
+        return (count - taken.count, bytes - taken.bytes)
     }
 }

@@ -129,7 +129,8 @@ import Testing
     }
 
     /// SQLite claims in slices of 2,000 rows: a claim of several slices numbers its lines densely
-    /// in queue order, takes the rows before and only those, and the batch's counts are the file's.
+    /// in queue order, stops where the policy's byte limit falls inside a slice, and the batch's
+    /// counts are its file's.
     @Test(arguments: StoreKind.available)
     func aClaimOfSeveralSlicesIsOneDenseFileInQueueOrder(kind: StoreKind) async throws {
         try await StoreHarness.with(kind) { stores in
@@ -142,23 +143,32 @@ import Testing
                 try await group.waitForAll()
             }
             _ = try await store.cancel(id: "dfr_2500", owner: "o", now: 1500)
-            let batch = try #require(
-                try await store.claimBatch(
-                    id: "bat_1", group: Self.group, policy: FlushPolicy(maxRequests: 4_500), now: 2000, lease: Self.lease))
             // Queue order is acceptance order (seq), which concurrent accepts do not make index order.
             let queued = try await store.list(ListQuery(owner: "o", limit: total)).data.reversed().map(\.id).filter { $0 != "dfr_2500" }
-            let (lines, last) = try await store.batchLines(batchID: "bat_1", after: 0, limit: total)
-            #expect(batch.requestCount == 4_500 && last == 4_500 && lines.count == 4_500)
-            #expect(lines.map(\.id) == Array(queued.prefix(4_500)), "the oldest 4,500, dense, in queue order")
-            var size = 0
-            var after = 0
-            while let chunk = try await store.batchFile(batchID: "bat_1", after: after, limit: 1_000) {
-                size += chunk.bytes.readableBytes
-                after = chunk.lastLine
+            let size = { (id: String) in BatchLine.size(id: id, endpoint: Self.group.endpoint, bodyBytes: 21) }
+            let bytesOfFirst3100 = queued.prefix(3_100).map(size).reduce(0, +)
+
+            let first = try #require(
+                try await store.claimBatch(
+                    id: "bat_1", group: Self.group, policy: FlushPolicy(maxRequests: 4_500, maxBytes: bytesOfFirst3100), now: 2000,
+                    lease: Self.lease))
+            let second = try #require(
+                try await store.claimBatch(id: "bat_2", group: Self.group, policy: FlushPolicy(maxRequests: 1_500), now: 2001, lease: Self.lease))
+            for (batch, expected) in [(first, Array(queued.prefix(3_100))), (second, Array(queued.dropFirst(3_100).prefix(1_500)))] {
+                let (lines, last) = try await store.batchLines(batchID: batch.id, after: 0, limit: total)
+                #expect(batch.requestCount == expected.count && last == expected.count, "\(batch.id)")
+                #expect(lines.map(\.id) == expected, "\(batch.id): the oldest, dense, in queue order")
+                #expect(batch.fileBytes == expected.map(size).reduce(0, +))
+                var bytes = 0
+                var after = 0
+                while let chunk = try await store.batchFile(batchID: batch.id, after: after, limit: 1_000) {
+                    bytes += chunk.bytes.readableBytes
+                    after = chunk.lastLine
+                }
+                #expect(bytes == batch.fileBytes, "the file is the size the claim announced")
+                #expect(try await store.batch(id: batch.id)?.requestCount == expected.count)
             }
-            #expect(size == batch.fileBytes, "the file is the size the claim announced")
-            #expect(try await store.batch(id: "bat_1")?.requestCount == 4_500)
-            #expect(try await store.backlogs().first { $0.key == Self.group }?.count == total - 1 - 4_500)
+            #expect(try await store.backlogs().first { $0.key == Self.group }?.count == total - 1 - 4_600)
         }
     }
 
