@@ -65,7 +65,7 @@ extension SQLiteStore {
                         upstream_batch_id = NULL, submitted_at = NULL, attempts = attempts - ?
                     WHERE id = ? AND batch_id = ? AND status = 'submitted'
                     """)
-            let inBatch = try Finishing.statement(in: db, guard: "id = ? AND batch_id = ? AND status = 'submitted'")
+            let inBatch = Finishing(guard: "id = ? AND batch_id = ? AND status = 'submitted'")
             let leaving = try db.cachedStatement(
                 sql: """
                     INSERT INTO request_attempts (request_id, batch_id, upstream_batch_id, line, outcome, error_code, error_message, at)
@@ -77,7 +77,8 @@ extension SQLiteStore {
             for (id, settlement) in settlements {
                 switch settlement {
                 case .finish(let outcome):
-                    if try Finishing.apply(outcome, id: id, now: now, with: inBatch, guardArguments: [id, batchID], ledger: &ledger, in: db) {
+                    let guardArguments = [id.databaseValue, batchID.databaseValue]
+                    if try inBatch.apply(outcome, id: id, now: now, guardArguments: guardArguments, ledger: &ledger, in: db) {
                         finished.insert(id)
                     }
                 case .requeue(let reason, let refund):

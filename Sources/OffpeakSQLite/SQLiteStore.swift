@@ -143,10 +143,9 @@ public struct SQLiteStore: DeferredStore {
         try await pool.write { db in
             switch answer {
             case .result(let finish):
-                let withdrawn = try Finishing.statement(
-                    in: db, guard: "id = ? AND status = 'cancelled' AND served_by = 'realtime-fallback'")
+                let withdrawn = Finishing(guard: "id = ? AND status = 'cancelled' AND served_by = 'realtime-fallback'")
                 var ledger: [UsageRecord] = []
-                if try Finishing.apply(finish, id: id, now: now, with: withdrawn, guardArguments: [id], ledger: &ledger, in: db) {
+                if try withdrawn.apply(finish, id: id, now: now, guardArguments: [id.databaseValue], ledger: &ledger, in: db) {
                     try SQLiteLedger.append(ledger, in: db)
                     return true
                 }
@@ -176,29 +175,37 @@ let insertRequest = """
 
 /// Applying a `RequestFinish`: the columns Core changes (each kept where Core gives no value), one
 /// statement a guard, compiled once.
-enum Finishing {
-    static let assignments = RequestColumns.finished.names.map { "\($0) = CASE WHEN ? THEN \($0) ELSE ? END" }
-        .joined(separator: ", ")
+/// The `UPDATE` that ends requests under one guard. A finish writes only the columns Core changes;
+/// the statement is made once per set of columns (most finishes write all but one or two), so a
+/// row binds its values alone rather than a keep flag beside each.
+final class Finishing {
+    private let condition: String
+    private var statements: [Int: Statement] = [:]
 
-    static func statement(in db: Database, guard condition: String) throws -> Statement {
-        try db.cachedStatement(
-            sql: "UPDATE deferred_requests SET \(assignments) WHERE \(condition) RETURNING seq, owner, upstream, model, endpoint")
+    /// `condition` is the guard's SQL, its arguments given to `apply`.
+    init(guard condition: String) {
+        self.condition = condition
     }
 
     /// True when the guard held and the request ended; its response body is kept beside it, and
     /// its usage record added to `ledger` (for `SQLiteLedger.append`).
-    static func apply(
-        _ finish: RequestFinish, id: String, now: Timestamp, with statement: Statement,
-        guardArguments: [any DatabaseValueConvertible], ledger: inout [UsageRecord], in db: Database
+    func apply(
+        _ finish: RequestFinish, id: String, now: Timestamp, guardArguments: [DatabaseValue], ledger: inout [UsageRecord],
+        in db: Database
     ) throws -> Bool {
-        var arguments: [DatabaseValue] = []
-        arguments.reserveCapacity(RequestColumns.finished.names.count * 2 + guardArguments.count)
-        for change in finish.storedChanges(now: now) {
-            arguments.append((change == nil).databaseValue)
-            arguments.append(change?.databaseValue ?? .null)
+        let changes = finish.storedChanges(now: now)
+        var columns = 0
+        var values: [DatabaseValue] = []
+        values.reserveCapacity(changes.count + guardArguments.count)
+        for (index, change) in changes.enumerated() {
+            guard let change else { continue }
+            columns |= 1 << index
+            values.append(change.databaseValue)
         }
-        arguments += guardArguments.map(\.databaseValue)
-        guard let row = try Row.fetchOne(statement, arguments: StatementArguments(arguments)) else { return false }
+        values += guardArguments
+        guard let row = try Row.fetchOne(try statement(writing: columns, in: db), arguments: StatementArguments(values)) else {
+            return false
+        }
         if let body = finish.response?.body {
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO response_bodies (seq, body) VALUES (?, ?)")
                 .execute(arguments: [row["seq"] as Int64, Data(body)])
@@ -210,6 +217,18 @@ enum Finishing {
             ledger.append(record)
         }
         return true
+    }
+
+    private func statement(writing columns: Int, in db: Database) throws -> Statement {
+        if let statement = statements[columns] { return statement }
+        let assignments = RequestColumns.finished.names.enumerated().filter { columns & (1 << $0.offset) != 0 }.map { "\($0.element) = ?" }
+        let statement = try db.cachedStatement(
+            sql: """
+                UPDATE deferred_requests SET \(assignments.joined(separator: ", ")) WHERE \(condition)
+                RETURNING seq, owner, upstream, model, endpoint
+                """)
+        statements[columns] = statement
+        return statement
     }
 
     /// The usage record of request `id` ended by `finish`, whatever state the request is in.
