@@ -31,25 +31,14 @@ extension SQLiteStore {
     /// and adds them to the batch's counts, so that the batch is whole after every slice: if the
     /// process stops between two, the batch resumes (`claimStalledBatches`) with the rows it has.
     public func claimBatch(id: String, group: GroupKey, policy: FlushPolicy, now: Timestamp, lease: Lease) async throws -> BatchRecord? {
-        // What to take is read without the writer; a row cancelled since is simply not taken.
-        let queued = try await pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT seq, line_bytes FROM deferred_requests
-                    WHERE status = 'queued' AND upstream = ? AND endpoint = ? AND model = ? ORDER BY seq LIMIT ?
-                    """,
-                arguments: [group.upstream, group.endpoint, group.model, policy.maxRequests]
-            ).map { (seq: $0["seq"] as Int, bytes: $0["line_bytes"] as Int) }
-        }
-        let (count, _) = policy.take(lineSizes: queued.map(\.bytes))
-        guard count > 0 else { return nil }
-        let last = queued[count - 1].seq
+        // The claim takes rows queued before it began; each slice applies the policy, so the
+        // group's rows need not be read ahead.
+        let last = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM deferred_requests") ?? 0 }
         var claimed = (count: 0, bytes: 0)
         while true {
             let before = claimed
-            // Each slice applies the policy again, after what the file holds: a row re-queued since
-            // the read (older, so before `last`) is taken in order, and the limits still hold.
+            // Each slice applies the policy after what the file holds: a row re-queued during the
+            // claim (older, so before `last`) is taken in order, and the limits still hold.
             let slice = try await pool.write { db -> (count: Int, bytes: Int, more: Bool) in
                 let candidates = try Row.fetchAll(
                     db,
