@@ -32,7 +32,8 @@ enum SQLiteLedger {
         let insert = try db.cachedStatement(sql: insert)
         var inserted = 0
         for record in records {
-            try insert.execute(arguments: StatementArguments(record.storedValues.map(\.databaseValue)))
+            try insert.bind(record.storedValues.lazy.map { $0.databaseValue })
+            try insert.execute()
             inserted += db.changesCount
         }
         guard inserted > 0 else { return }

@@ -73,7 +73,9 @@ public struct SQLiteStore: DeferredStore {
             return existing.bodyDigest == record.bodyDigest ? .existing(existing) : .conflict(existing)
         }
         // A cached statement: compiling the SQL again for every request costs more than the insert.
-        try db.cachedStatement(sql: insertRequest).execute(arguments: StatementArguments(new.storedValues.map(\.databaseValue)))
+        let insert = try db.cachedStatement(sql: insertRequest)
+        try insert.bind(new.storedValues.lazy.map { $0.databaseValue })
+        try insert.execute()
         try db.cachedStatement(sql: "INSERT INTO request_bodies (seq, body) VALUES (last_insert_rowid(), ?)")
             .execute(arguments: [Data(new.body)])
         return .created(record)
@@ -203,7 +205,9 @@ final class Finishing {
             values.append(change.databaseValue)
         }
         values += guardArguments
-        guard let row = try Row.fetchOne(try statement(writing: columns, in: db), arguments: StatementArguments(values)) else {
+        let statement = try statement(writing: columns, in: db)
+        try statement.bind(values)
+        guard let row = try Row.fetchOne(statement) else {
             return false
         }
         if let body = finish.response?.body {

@@ -81,7 +81,9 @@ import Testing
         let answers = load.answers
         #expect(answers.allSatisfy { $0.status == 202 || ($0.status == 503 && $0.code == "store_unavailable") },
             "\(Set(answers.map { "\($0.status) \($0.code ?? "")" }))")
-        #expect(answers.allSatisfy { $0.status != 0 && $0.seconds < 10 }, "calls are answered within the lease deadline")
+        // Within intake's deadlines: 5 s for a connection, then 15 s for the statement's answer.
+        let late = answers.filter { $0.status == 0 || $0.seconds >= 20 }
+        #expect(late.isEmpty, "answered within intake's deadlines: \(late.map { "\($0.status) \($0.code ?? "") after \($0.seconds) s" })")
         // Every pass of every worker ends after the restart (none waits on a connection the server
         // closed), so every request accepted finishes.
         var objects: [String: [String: Any]] = [:]

@@ -32,6 +32,8 @@ public final class Dispatcher<Clock: WorkerClock>: Service {
     private let logger: Logger
     public let doorbell: Doorbell
     private let inFlight = Mutex(0)
+    /// Whether the last claim took as many deliveries as it had room for: a backlog is waiting.
+    private let backlog = Mutex(false)
     private let backoff = Mutex(FaultBackoff())
     private let delivered = Counter(label: "offpeak_webhook_deliveries_total", dimensions: [("outcome", "delivered")])
     private let retried = Counter(label: "offpeak_webhook_deliveries_total", dimensions: [("outcome", "retried")])
@@ -71,12 +73,18 @@ public final class Dispatcher<Clock: WorkerClock>: Service {
     }
 
     /// Starts the due deliveries there is room for; returns how long to wait before looking again.
+    /// A claim is a write to the store, so while a backlog waits it is read in claims of at least a
+    /// quarter of the slots rather than one claim for each delivery that ends; with no backlog, a
+    /// delivery that comes due is claimed as soon as the dispatcher is rung.
     private func startDue(in group: inout DiscardingTaskGroup) async -> Double {
         let room = configuration.concurrency - inFlight.withLock { $0 }
-        guard room > 0 else { return configuration.idleCheck }
+        guard room > 0, room >= Self.smallestClaim(concurrency: configuration.concurrency, backlog: backlog.withLock { $0 }) else {
+            return configuration.idleCheck
+        }
         do {
             let now = clock.now()
             let jobs = try await store.claimDeliveries(now: now, limit: room, lease: configuration.timeout + 5)
+            backlog.withLock { $0 = jobs.count == room }
             for job in jobs {
                 inFlight.withLock { $0 += 1 }
                 group.addTask {
@@ -93,6 +101,12 @@ public final class Dispatcher<Clock: WorkerClock>: Service {
             let delay = backoff.withLock { $0.failed(error, "could not read pending callbacks; backing off", logger: logger) }
             return max(configuration.idleCheck, delay)
         }
+    }
+
+    /// The fewest free slots worth a claim: one when the queue was drained, a quarter of the slots
+    /// while a backlog waits (each ending delivery rings the dispatcher, and frees one slot).
+    static func smallestClaim(concurrency: Int, backlog: Bool) -> Int {
+        backlog ? max(1, concurrency / 4) : 1
     }
 
     /// One attempt: check the target again, sign, send, record what happened.

@@ -79,6 +79,83 @@ import Testing
     }
 }
 
+extension DispatcherTests {
+    /// The memory store, with every claim's limit and what it took written down.
+    final class CountingQueue: DeliveryQueue {
+        let store: MemoryStore
+        let claims = Mutex<[(limit: Int, taken: Int)]>([])
+
+        init(_ store: MemoryStore) { self.store = store }
+
+        func claimDeliveries(now: Timestamp, limit: Int, lease: Double) async throws -> [DeliveryJob] {
+            let jobs = try await store.claimDeliveries(now: now, limit: limit, lease: lease)
+            claims.withLock { $0.append((limit, jobs.count)) }
+            return jobs
+        }
+        func recordDelivery(id: String, status: DeliveryStatus, statusCode: Int?, error: String?, next: Timestamp?) async throws {
+            try await store.recordDelivery(id: id, status: status, statusCode: statusCode, error: error, next: next)
+        }
+        func nextDeliveryAt() async throws -> Timestamp? { try await store.nextDeliveryAt() }
+        func restartDelivery(id: String, owner: String, expected: DeferredStatus, now: Timestamp) async throws -> Bool {
+            try await store.restartDelivery(id: id, owner: owner, expected: expected, now: now)
+        }
+    }
+
+    final class StaggeredSender: WebhookSender {
+        let sent = Mutex(0)
+
+        func send(url: String, headers: [(String, String)], body: [UInt8], timeout: Double) async -> WebhookAttempt {
+            try? await Task.sleep(for: .microseconds(Int.random(in: 0...3000)))
+            sent.withLock { $0 += 1 }
+            return .answered(status: 204, retryAfter: nil)
+        }
+    }
+
+    /// A claim is a write: a backlog is read in claims of a quarter of the slots or more, not one
+    /// claim for each delivery that ends.
+    @Test func aBacklogIsClaimedInBatchesAndEveryCallbackIsDelivered() async throws {
+        let store = MemoryStore()
+        let clock = ManualClock()
+        let count = 300
+        let now = clock.now()
+        for index in 0..<count {
+            let record = DeferredRequest(
+                id: "dfr_\(index)", owner: "o", endpoint: "/v1/chat/completions", model: "m", createdAt: now,
+                callbackURL: "https://hooks.example.com/offpeak", bodyDigest: "d", bodyBytes: 13, delivery: DeliveryState(status: .pending))
+            _ = try await store.accept(NewDeferredRequest(record: record, body: Array(#"{"model":"m"}"#.utf8)))
+        }
+        _ = try await store.claimBatch(
+            id: "bat_1", group: GroupKey(endpoint: "/v1/chat/completions", model: "m"), policy: FlushPolicy(), now: now,
+            lease: Lease(holder: "t", until: now + 30))
+        let members = try await store.pendingMembers(batchID: "bat_1")
+        let answer = StoredResponse(statusCode: 200, requestID: "r", body: Array(#"{"id":"x"}"#.utf8))
+        _ = try await store.settle(
+            batchID: "bat_1", members.map { ($0.key, Settlement(.complete(answer, nil), member: $0.value)) }, now: now)
+
+        let queue = CountingQueue(store)
+        // Answers come back at staggered times, as from a network, so deliveries end one by one.
+        let sender = StaggeredSender()
+        let dispatcher = Dispatcher(
+            store: queue, sender: sender, signer: try WebhookSigner(secrets: WebhookSigner.generateSecret()),
+            configuration: .init(
+                policy: DeliveryPolicy(retryDelays: [60]), concurrency: 16,
+                callbacks: CallbackURLPolicy(allowPrivate: true, resolver: FixedResolver())),
+            clock: clock, logger: Logger(label: "dispatcher"))
+        let running = Task { try await dispatcher.run() }
+        defer { running.cancel() }
+        try await eventually("every callback delivered", within: 30) { try await store.nextDeliveryAt() == nil }
+
+        #expect(sender.sent.withLock { $0 } == count)
+        let claims = queue.claims.withLock { $0 }
+        #expect(claims.reduce(0) { $0 + $1.taken } == count)
+        // After a claim that filled its room, the next asks for a quarter of the slots at least.
+        for (previous, claim) in zip(claims, claims.dropFirst()) where previous.taken == previous.limit {
+            #expect(claim.limit >= 4, "\(claims)")
+        }
+        #expect(claims.count <= count / 4 + 2, "\(claims.count) claims for \(count) deliveries")
+    }
+}
+
 /// Every name resolves to one public address.
 struct FixedResolver: HostResolver {
     func addresses(of host: String) async -> [IPAddress] { [IPAddress("93.184.216.34")!] }
