@@ -176,7 +176,8 @@ struct BenchCommand: AsyncParsableCommand {
             }
             rows.append(Row(
                 stage: "memory at rest, 1,000,000 queued requests",
-                figure: Measure.mb(Measure.median(sizes.map(\.atMillion))) + " resident",
+                figure: Measure.mb(Measure.median(sizes.map(\.atMillion))) + " resident"
+                    + String(format: " (CPU at rest: %.1f%% of a core)", 100 * Measure.median(sizes.map(\.cpuAtMillion))),
                 target: "≤ 100 MB, not growing with the queue",
                 baseline: "the same gateway at 100,000 queued: " + Measure.mb(Measure.median(sizes.map(\.atHundredThousand))),
                 ratio: String(format: "%.2f×", Measure.median(sizes.map(\.atMillion)) / Measure.median(sizes.map(\.atHundredThousand)))))

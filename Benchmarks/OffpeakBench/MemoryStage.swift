@@ -9,7 +9,12 @@ enum MemoryStage {
     struct Figures {
         var atHundredThousand: Double
         var atMillion: Double
+        /// The gateway's CPU at rest with 1,000,000 queued, in cores (watching the queue).
+        var cpuAtMillion: Double
     }
+
+    /// Seconds over which the CPU at rest is read.
+    static let restSeconds = 10
 
     static func run(client: HTTPClient, upstream: String) async throws -> Figures {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-bench-\(UUID().uuidString)")
@@ -21,13 +26,19 @@ enum MemoryStage {
                 "OFFPEAK_UPSTREAM_URL": upstream, "OFFPEAK_UPSTREAM_API_KEY": "sk-bench",
                 "OFFPEAK_DATABASE": folder.appendingPathComponent("offpeak.sqlite").path,
                 "OFFPEAK_FLUSH_MAX_REQUESTS": "50000", "OFFPEAK_FLUSH_MAX_AGE": "86400",
+                // The default bound is 1,000,000 queued, and may count a few in flight twice near it.
+                "OFFPEAK_MAX_QUEUED": "2000000",
             ])
         defer { gateway.stop() }
         let url = gateway.url + "/v1/chat/completions"
         try await send(client: client, url: url, 0..<100_000)
         let atHundredThousand = try await atRest(gateway)
         try await send(client: client, url: url, 100_000..<1_000_000)
-        return Figures(atHundredThousand: atHundredThousand, atMillion: try await atRest(gateway))
+        let atMillion = try await atRest(gateway)
+        let before = Measure.cpuSeconds(pid: gateway.pid)
+        try await Task.sleep(for: .seconds(restSeconds))
+        let cpu = (Measure.cpuSeconds(pid: gateway.pid) - before) / Double(restSeconds)
+        return Figures(atHundredThousand: atHundredThousand, atMillion: atMillion, cpuAtMillion: cpu)
     }
 
     /// At rest: lets the flusher take a look or two, then reads the resident size.

@@ -2,8 +2,9 @@ import Logging
 import OffpeakCore
 import ServiceLifecycle
 
-/// Keeps the queue's bounds in step with the store: reads the queued counts every second (or,
-/// when the reading itself is slow, at five times its duration, so that it never loads the store).
+/// Keeps the queue's bounds in step with the store: reads the queued counts every second, or
+/// less often when the reading itself is slow (`QueueWatch`: a million queued requests are
+/// counted every few seconds).
 struct QueueBoundsRefresher: Service {
     let store: any RequestStore
     let bounds: QueueBounds
@@ -19,10 +20,10 @@ struct QueueBoundsRefresher: Service {
             var backoff = FaultBackoff()
             while !Task.isCancelled {
                 let started = clock.now()
-                var wait = max(1, 5 * (clock.now() - started))
+                var wait = 1.0
                 do {
                     try await refresh()
-                    wait = max(1, 5 * (clock.now() - started))
+                    wait = QueueWatch.spacing(after: clock.now() - started, atLeast: 1)
                     backoff.succeeded("the queue is counted again", logger: logger)
                 } catch {
                     wait = backoff.failed(

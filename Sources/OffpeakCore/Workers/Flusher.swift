@@ -50,6 +50,9 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
     /// Groups whose last upload failed, and when to try them again: a provider that refuses
     /// uploads (down, or misconfigured) must not have the same requests claimed in a tight loop.
     private let heldBack = Mutex<[GroupKey: (until: Timestamp, failures: Int)]>([:])
+    /// Seconds the last look at the queue took: summing a queue of a million requests takes a
+    /// third of a second here, and the looks are spaced by it (`FlushPacing`).
+    private let lookCost = Mutex(0.0)
 
     /// One upstream (`default`), flushed by `configuration.policy`.
     public convenience init(
@@ -92,17 +95,18 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
                 await resumePreparedBatches()
                 lastResume = clock.now()
             }
-            var wait = configuration.idleCheck
+            var due: Timestamp?
+            var failedDelay: Double?
             do {
-                if let due = try await flushDue() {
-                    wait = min(wait, max(0.01, due - clock.now()))
-                }
+                due = try await flushDue()
                 backoff.succeeded("flush passes succeed again", logger: logger)
             } catch {
-                wait = max(wait, backoff.failed(error, "flush pass failed; backing off", logger: logger))
+                failedDelay = backoff.failed(error, "flush pass failed; backing off", logger: logger)
             }
-            try? await clock.sleep(seconds: min(wait, configuration.minimumSpacing))
-            await doorbell.wait(seconds: wait - configuration.minimumSpacing, clock: clock)
+            let pace = FlushPacing(idleCheck: configuration.idleCheck, minimumSpacing: configuration.minimumSpacing, lookCost: lookCost.withLock { $0 })
+            let wait = pace.wait(untilDue: due.map { $0 - clock.now() }, failedDelay: failedDelay)
+            try? await clock.sleep(seconds: min(wait, pace.spacing))
+            await doorbell.wait(seconds: wait - pace.spacing, clock: clock)
         }
     }
 
@@ -127,7 +131,9 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
     public func flushDue() async throws -> Timestamp? {
         var nextDue: Timestamp?
         let paused = try await store.pausedGroups()
+        let looked = clock.now()
         let backlogs = try await store.backlogs()
+        lookCost.withLock { $0 = max(0, clock.now() - looked) }
         QueueMetrics.shared.record(backlogs, now: clock.now())
         for backlog in backlogs where !paused.contains(backlog.key) {
             var backlog = backlog
