@@ -24,17 +24,29 @@ import Testing
 
     /// A finished request whose callback is due.
     func finished(in store: MemoryStore, at now: Timestamp) async throws -> DeferredRequest {
-        let record = DeferredRequest(
-            id: "dfr_hook", owner: "o", endpoint: "/v1/chat/completions", model: "m", createdAt: now,
-            callbackURL: "https://hooks.example.com/offpeak", bodyDigest: "d", bodyBytes: 13, delivery: DeliveryState(status: .pending))
-        _ = try await store.accept(NewDeferredRequest(record: record, body: Array(#"{"model":"m"}"#.utf8)))
+        try #require(try await finished(1, in: store, at: now).first)
+    }
+
+    /// `count` requests finished in one batch, each with a callback due.
+    func finished(_ count: Int, in store: MemoryStore, at now: Timestamp) async throws -> [DeferredRequest] {
+        for index in 0..<count {
+            let record = DeferredRequest(
+                id: count == 1 ? "dfr_hook" : "dfr_hook_\(index)", owner: "o", endpoint: "/v1/chat/completions", model: "m",
+                createdAt: now, callbackURL: "https://hooks.example.com/offpeak", bodyDigest: "d", bodyBytes: 13,
+                delivery: DeliveryState(status: .pending))
+            _ = try await store.accept(NewDeferredRequest(record: record, body: Array(#"{"model":"m"}"#.utf8)))
+        }
         _ = try await store.claimBatch(
             id: "bat_1", group: GroupKey(endpoint: "/v1/chat/completions", model: "m"), policy: FlushPolicy(), now: now,
             lease: Lease(holder: "t", until: now + 30))
-        let member = try #require(try await store.pendingMembers(batchID: "bat_1")[record.id])
+        let members = try await store.pendingMembers(batchID: "bat_1")
         let answer = StoredResponse(statusCode: 200, requestID: "r", body: Array(#"{"id":"x"}"#.utf8))
-        #expect(try await store.settle(batchID: "bat_1", [(record.id, Settlement(.complete(answer, nil), member: member))], now: now) == [record.id])
-        return try #require(try await store.request(id: record.id, owner: "o"))
+        let settled = try await store.settle(
+            batchID: "bat_1", members.map { ($0.key, Settlement(.complete(answer, nil), member: $0.value)) }, now: now)
+        #expect(settled == Set(members.keys) && settled.count == count)
+        var requests: [DeferredRequest] = []
+        for id in settled.sorted() { requests.append(try #require(try await store.request(id: id, owner: "o"))) }
+        return requests
     }
 
     @Test func aFailedAttemptIsRetriedWhenTheClockSaysAndTheSameEventIsSignedEachTime() async throws {
@@ -117,20 +129,7 @@ extension DispatcherTests {
         let store = MemoryStore()
         let clock = ManualClock()
         let count = 300
-        let now = clock.now()
-        for index in 0..<count {
-            let record = DeferredRequest(
-                id: "dfr_\(index)", owner: "o", endpoint: "/v1/chat/completions", model: "m", createdAt: now,
-                callbackURL: "https://hooks.example.com/offpeak", bodyDigest: "d", bodyBytes: 13, delivery: DeliveryState(status: .pending))
-            _ = try await store.accept(NewDeferredRequest(record: record, body: Array(#"{"model":"m"}"#.utf8)))
-        }
-        _ = try await store.claimBatch(
-            id: "bat_1", group: GroupKey(endpoint: "/v1/chat/completions", model: "m"), policy: FlushPolicy(), now: now,
-            lease: Lease(holder: "t", until: now + 30))
-        let members = try await store.pendingMembers(batchID: "bat_1")
-        let answer = StoredResponse(statusCode: 200, requestID: "r", body: Array(#"{"id":"x"}"#.utf8))
-        _ = try await store.settle(
-            batchID: "bat_1", members.map { ($0.key, Settlement(.complete(answer, nil), member: $0.value)) }, now: now)
+        _ = try await finished(count, in: store, at: clock.now())
 
         let queue = CountingQueue(store)
         // Answers come back at staggered times, as from a network, so deliveries end one by one.
