@@ -175,8 +175,6 @@ let insertRequest = """
     VALUES (\(RequestColumns.accepted.names.map { _ in "?" }.joined(separator: ", ")))
     """
 
-/// Applying a `RequestFinish`: the columns Core changes (each kept where Core gives no value), one
-/// statement a guard, compiled once.
 /// The `UPDATE` that ends requests under one guard. A finish writes only the columns Core changes;
 /// the statement is made once per set of columns (most finishes write all but one or two), so a
 /// row binds its values alone rather than a keep flag beside each.
