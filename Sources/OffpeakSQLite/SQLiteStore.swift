@@ -208,13 +208,14 @@ final class Finishing {
         guard let row = try Row.fetchOne(statement) else {
             return false
         }
+        // By position, in the order of the `RETURNING` list: a lookup by name lowercases the name
+        // and builds the row's column dictionary, which showed on the settle's profile.
         if let body = finish.response?.body {
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO response_bodies (seq, body) VALUES (?, ?)")
-                .execute(arguments: [row["seq"] as Int64, Data(body)])
+                .execute(arguments: [row[0] as Int64, Data(body)])
         }
         if let record = UsageRecord(
-            requestID: id, owner: row["owner"], upstream: row["upstream"], model: row["model"], endpoint: row["endpoint"], finish: finish,
-            now: now)
+            requestID: id, owner: row[1], upstream: row[2], model: row[3], endpoint: row[4], finish: finish, now: now)
         {
             ledger.append(record)
         }
