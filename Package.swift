@@ -51,11 +51,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // SQLite's process-wide options, set through its variadic C configuration call.
+        .target(name: "CSQLiteSetup", linkerSettings: [.linkedLibrary("sqlite3")]),
         // The embedded store: one SQLite file through GRDB.
         .target(
             name: "OffpeakSQLite",
             dependencies: [
                 "OffpeakCore",
+                "CSQLiteSetup",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
