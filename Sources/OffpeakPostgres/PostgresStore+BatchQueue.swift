@@ -95,11 +95,6 @@ extension PostgresStore {
                     next_poll_at = \(nextPollAt), lease_holder = NULL, submitted_at = \(now)
                 WHERE id = \(batchID)
                 """, logger: logger)
-            try await connection.query(
-                """
-                UPDATE deferred_requests SET upstream_batch_id = \(upstreamID)
-                WHERE batch_id = \(batchID) AND status = 'submitted'
-                """, logger: logger)
         }
     }
 
@@ -109,7 +104,7 @@ extension PostgresStore {
             try await connection.query(
                 """
                 UPDATE deferred_requests SET status = 'queued', batch_id = NULL, batch_line = NULL,
-                    upstream_batch_id = NULL, submitted_at = NULL, attempts = GREATEST(0, attempts - 1)
+                    submitted_at = NULL, attempts = GREATEST(0, attempts - 1)
                 WHERE batch_id = \(batchID) AND status = 'submitted'
                 """, logger: logger)
             try await connection.query(

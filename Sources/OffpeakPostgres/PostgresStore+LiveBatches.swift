@@ -93,7 +93,8 @@ extension PostgresStore {
                 try await connection.query(
                     """
                     INSERT INTO request_attempts (request_id, batch_id, upstream_batch_id, line, outcome, error_code, error_message, at)
-                    SELECT d.id, d.batch_id, d.upstream_batch_id, d.batch_line, 'requeued', u.code, u.message, \(now)
+                    SELECT d.id, d.batch_id, \(unescaped: RequestColumns.upstreamBatchID(of: "d")), d.batch_line, 'requeued', u.code, u.message,
+                        \(now)
                     FROM unnest(\(requeue.ids)::TEXT[], \(requeue.codes)::TEXT[], \(requeue.messages)::TEXT[]) AS u(id, code, message)
                     JOIN deferred_requests AS d ON d.id = u.id
                     WHERE d.batch_id = \(batchID) AND d.status = 'submitted'
@@ -101,7 +102,7 @@ extension PostgresStore {
                 try await connection.query(
                     """
                     UPDATE deferred_requests AS d SET status = 'queued', batch_id = NULL, batch_line = NULL,
-                        upstream_batch_id = NULL, submitted_at = NULL, attempts = d.attempts - u.refund
+                        submitted_at = NULL, attempts = d.attempts - u.refund
                     FROM unnest(\(requeue.ids)::TEXT[], \(requeue.refunds)::BIGINT[]) AS u(id, refund)
                     WHERE d.id = u.id AND d.batch_id = \(batchID) AND d.status = 'submitted'
                     """, logger: logger)

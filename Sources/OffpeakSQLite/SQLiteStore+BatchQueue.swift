@@ -144,9 +144,6 @@ extension SQLiteStore {
                     WHERE id = ?
                     """,
                 arguments: [upstreamID, upstreamStatus.text, nextPollAt, now, batchID])
-            try db.execute(
-                sql: "UPDATE deferred_requests SET upstream_batch_id = ? WHERE batch_id = ? AND status = 'submitted'",
-                arguments: [upstreamID, batchID])
         }
     }
 
@@ -166,7 +163,7 @@ extension SQLiteStore {
             try db.execute(
                 sql: """
                     UPDATE deferred_requests SET status = 'queued', batch_id = NULL, batch_line = NULL,
-                        upstream_batch_id = NULL, submitted_at = NULL, attempts = MAX(0, attempts - 1)
+                        submitted_at = NULL, attempts = MAX(0, attempts - 1)
                     WHERE batch_id = ? AND status = 'submitted'
                     """,
                 arguments: [batchID])

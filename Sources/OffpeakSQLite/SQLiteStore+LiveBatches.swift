@@ -62,14 +62,15 @@ extension SQLiteStore {
             let requeue = try db.cachedStatement(
                 sql: """
                     UPDATE deferred_requests SET status = 'queued', batch_id = NULL, batch_line = NULL,
-                        upstream_batch_id = NULL, submitted_at = NULL, attempts = attempts - ?
+                        submitted_at = NULL, attempts = attempts - ?
                     WHERE id = ? AND batch_id = ? AND status = 'submitted'
                     """)
             let inBatch = Finishing(guard: "id = ? AND batch_id = ? AND status = 'submitted'")
             let leaving = try db.cachedStatement(
                 sql: """
                     INSERT INTO request_attempts (request_id, batch_id, upstream_batch_id, line, outcome, error_code, error_message, at)
-                    SELECT id, batch_id, upstream_batch_id, batch_line, 'requeued', ?, ?, ? FROM deferred_requests
+                    SELECT id, batch_id, \(RequestColumns.upstreamBatchID(of: "deferred_requests")), batch_line, 'requeued', ?, ?, ?
+                    FROM deferred_requests
                     WHERE id = ? AND batch_id = ? AND status = 'submitted'
                     """)
             var finished: Set<String> = []
