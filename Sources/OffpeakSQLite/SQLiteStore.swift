@@ -215,8 +215,8 @@ final class Finishing {
         guard let row = try Row.fetchOne(statement) else {
             return false
         }
-        // By position, in the order of the `RETURNING` list: a lookup by name lowercases the name
-        // and builds the row's column dictionary, which showed on the settle's profile.
+        // By position, in the order of the `RETURNING` list: GRDB finds a column by name by
+        // lowercasing each name before it, which showed on the settle's profile.
         if let body = finish.response?.body {
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO response_bodies (seq, body) VALUES (?, ?)")
                 .execute(arguments: [row[0] as Int64, Data(body)])
