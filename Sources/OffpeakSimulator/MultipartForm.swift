@@ -1,9 +1,12 @@
+import Foundation
+
 /// Reads a `multipart/form-data` body (RFC 7578) into its named parts.
 struct MultipartForm {
     struct Part {
         var name: String
         var filename: String?
-        var content: ArraySlice<UInt8>
+        /// Copied out of the body: the only copy of an uploaded file the simulator makes.
+        var content: [UInt8]
     }
 
     var parts: [Part] = []
@@ -23,7 +26,8 @@ struct MultipartForm {
         return nil
     }
 
-    init?(body: [UInt8], boundary: String) {
+    /// Parses `body` in place (an upload of some 60 MB is read once, not copied first).
+    init?(body: UnsafeRawBufferPointer, boundary: String) {
         let delimiter = Array("--\(boundary)".utf8)
         let separator = Array("\r\n--\(boundary)".utf8)
         guard var position = Self.find(delimiter, in: body, from: 0) else { return nil }
@@ -36,7 +40,7 @@ struct MultipartForm {
             let headers = String(decoding: body[position..<headerEnd], as: UTF8.self)
             let contentStart = headerEnd + 4
             guard let contentEnd = Self.find(separator, in: body, from: contentStart) else { return nil }
-            var part = Part(name: "", filename: nil, content: body[contentStart..<contentEnd])
+            var part = Part(name: "", filename: nil, content: Array(body[contentStart..<contentEnd]))
             for line in headers.split(separator: "\r\n") where line.lowercased().hasPrefix("content-disposition:") {
                 part.name = Self.parameter("name", in: line) ?? ""
                 part.filename = Self.parameter("filename", in: line)
@@ -55,13 +59,16 @@ struct MultipartForm {
         return nil
     }
 
-    static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
-        guard let first = needle.first, haystack.count >= needle.count else { return nil }
+    /// Where `needle` next occurs in `haystack` at or after `start`: `memchr` to its first byte
+    /// (which the JSONL between two boundaries, a CR, holds only at a boundary), then a compare.
+    static func find(_ needle: [UInt8], in haystack: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard let base = haystack.baseAddress, let first = needle.first else { return nil }
         var index = start
-        let last = haystack.count - needle.count
-        while index <= last {
-            guard let candidate = haystack[index...last].firstIndex(of: first) else { return nil }
-            if haystack[candidate..<(candidate + needle.count)].elementsEqual(needle) { return candidate }
+        while index + needle.count <= haystack.count {
+            guard let hit = memchr(base + index, Int32(first), haystack.count - needle.count + 1 - index) else { return nil }
+            let candidate = base.distance(to: UnsafeRawPointer(hit))
+            let matches = needle.withUnsafeBytes { memcmp(base + candidate, $0.baseAddress!, needle.count) == 0 }
+            if matches { return candidate }
             index = candidate + 1
         }
         return nil

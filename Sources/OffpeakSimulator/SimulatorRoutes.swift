@@ -71,14 +71,21 @@ struct SimulatorRoutes: Sendable {
         guard let contentType = request.headers[.contentType],
             let boundary = MultipartForm.boundary(fromContentType: contentType)
         else { return SimulatorResponses.error(400, "Expected multipart/form-data with a boundary") }
-        let buffer = try await request.body.collect(upTo: Self.maxUpload)
-        guard let form = MultipartForm(body: Array(buffer: buffer), boundary: boundary) else {
+        // Read into one buffer of the announced size: grown as it came, a 60 MB upload was copied
+        // several times over, on the cores the gateway under test shares.
+        let length = request.headers[.contentLength].flatMap(Int.init) ?? 0
+        var buffer = ByteBufferAllocator().buffer(capacity: min(max(0, length), Self.maxUpload))
+        for try await part in request.body {
+            guard buffer.readableBytes + part.readableBytes <= Self.maxUpload else { throw HTTPError(.contentTooLarge) }
+            buffer.writeImmutableBuffer(part)
+        }
+        guard let form = buffer.withUnsafeReadableBytes({ MultipartForm(body: $0, boundary: boundary) }) else {
             return SimulatorResponses.error(400, "Malformed multipart body")
         }
         guard let file = form.part("file") else { return SimulatorResponses.error(400, "Missing 'file' part") }
         let purpose = form.part("purpose").map { String(decoding: $0.content, as: UTF8.self) } ?? ""
         guard purpose == "batch" else { return SimulatorResponses.error(400, "purpose must be 'batch'") }
-        let stored = await state.addFile(filename: file.filename ?? "upload.jsonl", purpose: purpose, bytes: Array(file.content))
+        let stored = await state.addFile(filename: file.filename ?? "upload.jsonl", purpose: purpose, bytes: file.content)
         return SimulatorResponses.json(Self.object(of: stored))
     }
 
