@@ -93,8 +93,8 @@ extension PostgresStore {
                 try await connection.query(
                     """
                     INSERT INTO request_attempts (request_id, batch_id, upstream_batch_id, line, outcome, error_code, error_message, at)
-                    SELECT d.id, d.batch_id, \(unescaped: RequestColumns.upstreamBatchID(of: "d")), d.batch_line, 'requeued', u.code, u.message,
-                        \(now)
+                    SELECT d.id, d.batch_id, \(unescaped: RequestColumns.upstreamBatchID(of: "d")), d.batch_line, 'requeued',
+                        u.code, u.message, \(now)
                     FROM unnest(\(requeue.ids)::TEXT[], \(requeue.codes)::TEXT[], \(requeue.messages)::TEXT[]) AS u(id, code, message)
                     JOIN deferred_requests AS d ON d.id = u.id
                     WHERE d.batch_id = \(batchID) AND d.status = 'submitted'

@@ -21,17 +21,16 @@ struct SQLiteRow: StoredRow {
         self.indexes = indexes
     }
 
-    /// The column's position; a name written in another case is looked for as GRDB would.
-    private func index(_ column: String) -> Int? {
-        if let index = indexes[column] { return index }
-        let lowercased = column.lowercased()
-        return Array(row.columnNames).firstIndex { $0.lowercased() == lowercased }
+    /// The column's value, found by its exact name; otherwise by GRDB's own lookup (any case).
+    private func value<Value: DatabaseValueConvertible>(_ column: String) -> Value? {
+        if let index = indexes[column] { return row[index] }
+        return row[column]
     }
 
-    func text(_ column: String) throws -> String? { index(column).flatMap { row[$0] } }
-    func integer(_ column: String) throws -> Int? { index(column).flatMap { row[$0] } }
-    func real(_ column: String) throws -> Double? { index(column).flatMap { row[$0] } }
-    func blob(_ column: String) throws -> [UInt8]? { index(column).flatMap { row[$0] as Data? }.map(Array.init) }
+    func text(_ column: String) throws -> String? { value(column) }
+    func integer(_ column: String) throws -> Int? { value(column) }
+    func real(_ column: String) throws -> Double? { value(column) }
+    func blob(_ column: String) throws -> [UInt8]? { (value(column) as Data?).map(Array.init) }
 }
 
 /// The select list of a request: bodies live in tables of their own.

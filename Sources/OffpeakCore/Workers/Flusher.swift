@@ -103,7 +103,8 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
             } catch {
                 failedDelay = backoff.failed(error, "flush pass failed; backing off", logger: logger)
             }
-            let pace = FlushPacing(idleCheck: configuration.idleCheck, minimumSpacing: configuration.minimumSpacing, lookCost: lookCost.withLock { $0 })
+            let pace = FlushPacing(
+                idleCheck: configuration.idleCheck, minimumSpacing: configuration.minimumSpacing, lookCost: lookCost.withLock { $0 })
             let wait = pace.wait(untilDue: due.map { $0 - clock.now() }, failedDelay: failedDelay)
             try? await clock.sleep(seconds: min(wait, pace.spacing))
             await doorbell.wait(seconds: wait - pace.spacing, clock: clock)
