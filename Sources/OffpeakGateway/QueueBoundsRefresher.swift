@@ -18,12 +18,14 @@ struct QueueBoundsRefresher: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             var backoff = FaultBackoff()
+            var costs = QueueWatch.Costs()
             while !Task.isCancelled {
                 let started = clock.now()
                 var wait = 1.0
                 do {
                     try await refresh()
-                    wait = QueueWatch.spacing(after: clock.now() - started, atLeast: 1)
+                    costs.record(clock.now() - started)
+                    wait = QueueWatch.spacing(after: costs.typical, atLeast: 1)
                     backoff.succeeded("the queue is counted again", logger: logger)
                 } catch {
                     wait = backoff.failed(

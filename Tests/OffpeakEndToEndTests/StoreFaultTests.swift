@@ -90,7 +90,14 @@ import Testing
         do {
             objects = try await cluster.waitTerminal(answers.compactMap(\.id), within: 60)
         } catch {
-            Issue.record("\(error); the gateway's log ends: \(cluster.gateway.log.suffix(3000))")
+            let log = cluster.gateway.log.split(separator: "\n")
+            let faults = log.filter { [" warning ", " error ", " notice "].contains(where: $0.contains) && !$0.contains("psql_connection_id") }
+            Issue.record(
+                """
+                \(error)
+                the gateway's warnings and errors: \(faults.suffix(40).joined(separator: "\n"))
+                its log ends: \(log.suffix(12).joined(separator: "\n"))
+                """)
         }
         #expect(objects.values.allSatisfy { $0["status"] as? String == "completed" }, "every 202 kept and finished")
     }

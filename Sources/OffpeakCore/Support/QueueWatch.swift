@@ -9,4 +9,23 @@ public enum QueueWatch {
     public static func spacing(after cost: Double, atLeast minimum: Double) -> Double {
         max(minimum, factor * max(0, cost))
     }
+
+    /// What the sums cost, as the spacing should see it: the lower of the last two. A long queue
+    /// makes every sum slow; one sum slowed by something else (a connection awaited while the
+    /// store comes back, a machine stalled for a moment) would otherwise space the next look by
+    /// twenty times that wait, minutes in which accepted requests are not looked at.
+    public struct Costs: Sendable {
+        private var last = 0.0
+        private var previous = 0.0
+
+        public init() {}
+
+        public mutating func record(_ cost: Double) {
+            previous = last
+            last = max(0, cost)
+        }
+
+        /// The cost the next spacing follows.
+        public var typical: Double { min(last, previous) }
+    }
 }

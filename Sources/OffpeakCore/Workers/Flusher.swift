@@ -50,9 +50,9 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
     /// Groups whose last upload failed, and when to try them again: a provider that refuses
     /// uploads (down, or misconfigured) must not have the same requests claimed in a tight loop.
     private let heldBack = Mutex<[GroupKey: (until: Timestamp, failures: Int)]>([:])
-    /// Seconds the last look at the queue took: summing a queue of a million requests takes a
+    /// Seconds the last looks at the queue took: summing a queue of a million requests takes a
     /// third of a second here, and the looks are spaced by it (`FlushPacing`).
-    private let lookCost = Mutex(0.0)
+    private let lookCosts = Mutex(QueueWatch.Costs())
 
     /// One upstream (`default`), flushed by `configuration.policy`.
     public convenience init(
@@ -104,7 +104,7 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
                 failedDelay = backoff.failed(error, "flush pass failed; backing off", logger: logger)
             }
             let pace = FlushPacing(
-                idleCheck: configuration.idleCheck, minimumSpacing: configuration.minimumSpacing, lookCost: lookCost.withLock { $0 })
+                idleCheck: configuration.idleCheck, minimumSpacing: configuration.minimumSpacing, lookCost: lookCosts.withLock { $0.typical })
             let wait = pace.wait(untilDue: due.map { $0 - clock.now() }, failedDelay: failedDelay)
             try? await clock.sleep(seconds: min(wait, pace.spacing))
             await doorbell.wait(seconds: wait - pace.spacing, clock: clock)
@@ -134,7 +134,7 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
         let paused = try await store.pausedGroups()
         let looked = clock.now()
         let backlogs = try await store.backlogs()
-        lookCost.withLock { $0 = max(0, clock.now() - looked) }
+        lookCosts.withLock { $0.record(clock.now() - looked) }
         QueueMetrics.shared.record(backlogs, now: clock.now())
         for backlog in backlogs where !paused.contains(backlog.key) {
             var backlog = backlog

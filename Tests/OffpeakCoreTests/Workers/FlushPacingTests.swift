@@ -26,4 +26,29 @@ import Testing
         #expect(pace.wait(untilDue: nil, failedDelay: 8) == 8)
         #expect(pace.wait(untilDue: 0.5, failedDelay: 8) == 8)
     }
+
+    @Test func oneSlowLookDoesNotSpaceTheNextButASlowQueueDoes() {
+        var costs = QueueWatch.Costs()
+        costs.record(0.002)
+        costs.record(0.002)
+        // A look that waited 4 s for the store's first connection after an outage.
+        costs.record(4)
+        #expect(costs.typical == 0.002, "the wait is not the queue's cost")
+        #expect(QueueWatch.spacing(after: costs.typical, atLeast: 0.1) == 0.1)
+        costs.record(0.002)
+        #expect(costs.typical == 0.002)
+        // A queue grown long: every sum is slow, and the looks space out.
+        costs.record(0.33)
+        costs.record(0.35)
+        #expect(costs.typical == 0.33)
+        #expect(abs(QueueWatch.spacing(after: costs.typical, atLeast: 0.1) - 6.6) < 1e-9)
+    }
+
+    @Test func theFirstLookAloneDoesNotSpaceTheSecond() {
+        var costs = QueueWatch.Costs()
+        costs.record(2)
+        #expect(costs.typical == 0)
+        costs.record(2)
+        #expect(costs.typical == 2)
+    }
 }

@@ -114,20 +114,44 @@ final class Cluster: Sendable {
         }
     }
 
-    /// Waits until every id is terminal; returns their objects.
+    /// Waits until every id is terminal; returns their objects. Should time run out, the error
+    /// says where the unfinished requests stand.
     func waitTerminal(_ ids: [String], key: String? = nil, within seconds: Double = 90) async throws -> [String: [String: Any]] {
         var objects: [String: [String: Any]] = [:]
-        try await eventually("\(ids.count) requests to finish", within: seconds) {
-            for id in ids where objects[id] == nil {
-                if let object = try await object(id, key: key), let status = object["status"] as? String,
-                    ["completed", "failed", "cancelled"].contains(status)
-                {
-                    objects[id] = object
+        do {
+            try await eventually("\(ids.count) requests to finish", within: seconds) {
+                for id in ids where objects[id] == nil {
+                    if let object = try await object(id, key: key), let status = object["status"] as? String,
+                        ["completed", "failed", "cancelled"].contains(status)
+                    {
+                        objects[id] = object
+                    }
                 }
+                return objects.count == ids.count
             }
-            return objects.count == ids.count
+        } catch let timeout as Timeout {
+            let unfinished = ids.filter { objects[$0] == nil }
+            throw Timeout(description: "\(timeout.description): \(unfinished.count) unfinished; " + (await whereAre(unfinished)))
         }
         return objects
+    }
+
+    /// Where these requests stand, by the operator API (open on loopback without operator keys):
+    /// how many are in each status, the traces of a few, and the batches the gateway knows.
+    func whereAre(_ ids: [String]) async -> String {
+        var statuses: [String: Int] = [:]
+        var traces: [String] = []
+        for id in ids {
+            let request = try? await TestHTTP.get(gateway.url + "/admin/v1/requests/\(id)").json
+            let status = request?["status"] as? String ?? "not found"
+            statuses[status, default: 0] += 1
+            if traces.count < 3, let request {
+                traces.append("\(request)")
+            }
+        }
+        let batches = (try? await TestHTTP.get(gateway.url + "/admin/v1/batches?limit=100").json?["data"] as? [[String: Any]]) ?? []
+        let described = batches.map { "\($0["id"] ?? "?") \($0["status"] ?? "?") upstream=\($0["upstream_id"] ?? "none") total=\($0["total"] ?? "?")" }
+        return "statuses \(statuses); \(traces.joined(separator: "; ")); batches: \(described.joined(separator: ", "))"
     }
 
     /// Every batch the simulator was given, with the custom_ids and models of its input file.
