@@ -146,7 +146,7 @@ final class Cluster: Sendable {
             let status = request?["status"] as? String ?? "not found"
             statuses[status, default: 0] += 1
             if traces.count < 3, let request {
-                traces.append("\(request)")
+                traces.append("\(id) \(status) batch=\(request["batch"] ?? "none") attempts=\(request["attempts"] ?? "?") trace=\(request["trace"] ?? [])")
             }
         }
         let batches = (try? await TestHTTP.get(gateway.url + "/admin/v1/batches?limit=100").json?["data"] as? [[String: Any]]) ?? []
