@@ -1,14 +1,17 @@
 import OffpeakCore
 import PostgresNIO
 
-/// Retention: bodies emptied in small statements, so no transaction holds rows long.
+/// Retention: bodies deleted in small statements, so no transaction holds rows long.
 extension PostgresStore {
     public func purgeBodies(endedBefore: Timestamp, limit: Int, now: Timestamp) async throws -> Int {
         try await rowCount(
             PostgresQuery(
                 unsafeSQL: """
-                    UPDATE deferred_requests SET body = ''::bytea, response_body = NULL, purged_at = $3
-                    WHERE seq IN (\(PurgeSQL.due { "$\($0)" })) RETURNING seq
+                    WITH purged AS (
+                        UPDATE deferred_requests SET response_body = NULL, purged_at = $3
+                        WHERE seq IN (\(PurgeSQL.due { "$\($0)" })) RETURNING seq),
+                    bodies AS (DELETE FROM request_bodies WHERE seq IN (SELECT seq FROM purged))
+                    SELECT seq FROM purged
                     """,
                 binds: [StoredValue.real(endedBefore), .integer(limit), .real(now)].postgresBindings))
     }
@@ -16,8 +19,10 @@ extension PostgresStore {
     public func purgeBodies(id: String, owner: String, now: Timestamp) async throws -> PurgeResult {
         try await execute(
             """
-            UPDATE deferred_requests SET body = ''::bytea, response_body = NULL, purged_at = \(now)
-            WHERE id = \(id) AND owner = \(owner) AND purged_at IS NULL AND \(unescaped: PurgeSQL.ended)
+            WITH purged AS (
+                UPDATE deferred_requests SET response_body = NULL, purged_at = \(now)
+                WHERE id = \(id) AND owner = \(owner) AND purged_at IS NULL AND \(unescaped: PurgeSQL.ended) RETURNING seq)
+            DELETE FROM request_bodies WHERE seq IN (SELECT seq FROM purged)
             """)
         guard let request = try await request(id: id, owner: owner) else { return .notFound }
         return request.status.isTerminal ? .purged(request) : .notEnded(request)

@@ -7,21 +7,35 @@ import PostgresNIO
 import Synchronization
 import Testing
 
-/// Queries only the tests make: the batches of a state, oldest first.
+/// Queries only the tests make: the batches of a state, oldest first; how many request bodies
+/// the store keeps.
 protocol StoreInspection: Sendable {
     func batches(in state: BatchState) async throws -> [BatchRecord]
+    func keptBodies() async throws -> Int
 }
 
 extension StoreLifecycle {
-    func batches(in state: BatchState) async throws -> [BatchRecord] {
+    private var inspectable: any StoreInspection {
         guard let inspectable = self as? any StoreInspection else { fatalError("\(Self.self) cannot be inspected") }
-        return try await inspectable.batches(in: state)
+        return inspectable
+    }
+
+    func batches(in state: BatchState) async throws -> [BatchRecord] {
+        try await inspectable.batches(in: state)
+    }
+
+    func keptBodies() async throws -> Int {
+        try await inspectable.keptBodies()
     }
 }
 
 extension MemoryStore: StoreInspection {
     func batches(in state: BatchState) async throws -> [BatchRecord] {
         self.state.withLock { $0.batches.values.map(\.record) }.filter { $0.state == state }.sorted { $0.createdAt < $1.createdAt }
+    }
+
+    func keptBodies() async throws -> Int {
+        state.withLock { $0.requests.values.filter { !$0.body.isEmpty }.count }
     }
 }
 
@@ -33,11 +47,19 @@ extension SQLiteStore: StoreInspection {
             ).map(BatchRecord.init(sqlite:))
         }
     }
+
+    func keptBodies() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM request_bodies") ?? 0 }
+    }
 }
 
 extension PostgresStore: StoreInspection {
     func batches(in state: BatchState) async throws -> [BatchRecord] {
         try await batchRecords("SELECT \(unescaped: batchColumns) FROM batches WHERE state = \(state.rawValue) ORDER BY created_at")
+    }
+
+    func keptBodies() async throws -> Int {
+        try await firstRow("SELECT COUNT(*) FROM request_bodies") { try $0.decode(Int.self) } ?? 0
     }
 }
 
