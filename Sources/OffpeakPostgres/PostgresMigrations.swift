@@ -176,22 +176,11 @@ enum PostgresMigrations {
         Migration(
             version: 10, name: "retention",
             statements: ["ALTER TABLE deferred_requests ADD COLUMN purged_at DOUBLE PRECISION", PostgresQuery(unsafeSQL: PurgeSQL.index)]),
-        // A request's row is rewritten whole by each change of state (a claim, a finish): with its
-        // body inline (some 1 KB, under the size PostgreSQL moves out of the row) every claim copied
-        // the body into a new row version and the write-ahead log. The body is written once, here.
-        Migration(
-            version: 11, name: "request bodies apart",
-            statements: [
-                "CREATE TABLE request_bodies (seq BIGINT PRIMARY KEY, body BYTEA NOT NULL)",
-                "INSERT INTO request_bodies (seq, body) SELECT seq, body FROM deferred_requests WHERE purged_at IS NULL",
-                "ALTER TABLE deferred_requests DROP COLUMN body",
-            ]),
     ]
 
-    /// Brings the schema up to date (or up to `version`, for the tests of a migration); returns the
-    /// versions it applied.
+    /// Brings the schema up to date; returns the versions it applied.
     @discardableResult
-    static func migrate(_ client: PostgresClient, upTo version: Int = .max, logger: Logger) async throws -> [Int] {
+    static func migrate(_ client: PostgresClient, logger: Logger) async throws -> [Int] {
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
             try await connection.query(
@@ -206,7 +195,7 @@ enum PostgresMigrations {
                 applied.insert(version)
             }
             var done: [Int] = []
-            for migration in all where !applied.contains(migration.version) && migration.version <= version {
+            for migration in all where !applied.contains(migration.version) {
                 for statement in migration.statements {
                     try await connection.query(statement, logger: logger)
                 }

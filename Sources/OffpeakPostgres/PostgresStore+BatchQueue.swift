@@ -64,8 +64,8 @@ extension PostgresStore {
         return try await withConnection { connection in
             let rows = try await connection.query(
                 """
-                SELECT d.batch_line, d.id, d.endpoint, b.body FROM deferred_requests AS d JOIN request_bodies AS b ON b.seq = d.seq
-                WHERE d.batch_id = \(batchID) AND d.batch_line > \(after) ORDER BY d.batch_line LIMIT \(limit)
+                SELECT batch_line, id, endpoint, body FROM deferred_requests
+                WHERE batch_id = \(batchID) AND batch_line > \(after) ORDER BY batch_line LIMIT \(limit)
                 """, logger: logger)
             var writer = BatchFileWriter()
             for try await (line, id, endpoint, body) in rows.decode((Int, String, String, ByteBuffer).self) {

@@ -24,19 +24,15 @@ extension PostgresStore {
         binds.append(bodies)
         let columnList = RequestColumns.accepted.names.joined(separator: ", ")
         let values = RequestColumns.accepted.names.map { ColumnArrays.value($0, in: "u") }.joined(separator: ", ")
-        // The rows in the order given (their seq), then the bodies of those inserted, by seq.
         let query = PostgresQuery(
             unsafeSQL: """
-                WITH u AS (
-                    SELECT * FROM unnest(\(arguments.joined(separator: ", ")), $\(binds.count)::BYTEA[]) WITH ORDINALITY
-                        AS u(\(names.joined(separator: ", ")), body, position)),
-                inserted AS (
-                    INSERT INTO deferred_requests (\(columnList))
-                    SELECT \(values) FROM u ORDER BY u.position
-                    ON CONFLICT (owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-                    RETURNING id, seq),
-                bodies AS (INSERT INTO request_bodies (seq, body) SELECT inserted.seq, u.body FROM inserted JOIN u ON u.id = inserted.id)
-                SELECT id FROM inserted
+                INSERT INTO deferred_requests (\(columnList), body)
+                SELECT \(values), u.body
+                FROM unnest(\(arguments.joined(separator: ", ")), $\(binds.count)::BYTEA[]) WITH ORDINALITY
+                    AS u(\(names.joined(separator: ", ")), body, position)
+                ORDER BY u.position
+                ON CONFLICT (owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                RETURNING id
                 """, binds: binds)
         do {
             // A database that is down answers the group in seconds (503 at the front), not at the

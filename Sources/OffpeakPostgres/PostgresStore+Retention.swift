@@ -1,17 +1,14 @@
 import OffpeakCore
 import PostgresNIO
 
-/// Retention: bodies deleted in small statements, so no transaction holds rows long.
+/// Retention: bodies emptied in small statements, so no transaction holds rows long.
 extension PostgresStore {
     public func purgeBodies(endedBefore: Timestamp, limit: Int, now: Timestamp) async throws -> Int {
         try await rowCount(
             PostgresQuery(
                 unsafeSQL: """
-                    WITH purged AS (
-                        UPDATE deferred_requests SET response_body = NULL, purged_at = $3
-                        WHERE seq IN (\(PurgeSQL.due { "$\($0)" })) RETURNING seq),
-                    bodies AS (DELETE FROM request_bodies WHERE seq IN (SELECT seq FROM purged))
-                    SELECT seq FROM purged
+                    UPDATE deferred_requests SET body = ''::bytea, response_body = NULL, purged_at = $3
+                    WHERE seq IN (\(PurgeSQL.due { "$\($0)" })) RETURNING seq
                     """,
                 binds: [StoredValue.real(endedBefore), .integer(limit), .real(now)].postgresBindings))
     }
@@ -19,10 +16,8 @@ extension PostgresStore {
     public func purgeBodies(id: String, owner: String, now: Timestamp) async throws -> PurgeResult {
         try await execute(
             """
-            WITH purged AS (
-                UPDATE deferred_requests SET response_body = NULL, purged_at = \(now)
-                WHERE id = \(id) AND owner = \(owner) AND purged_at IS NULL AND \(unescaped: PurgeSQL.ended) RETURNING seq)
-            DELETE FROM request_bodies WHERE seq IN (SELECT seq FROM purged)
+            UPDATE deferred_requests SET body = ''::bytea, response_body = NULL, purged_at = \(now)
+            WHERE id = \(id) AND owner = \(owner) AND purged_at IS NULL AND \(unescaped: PurgeSQL.ended)
             """)
         guard let request = try await request(id: id, owner: owner) else { return .notFound }
         return request.status.isTerminal ? .purged(request) : .notEnded(request)

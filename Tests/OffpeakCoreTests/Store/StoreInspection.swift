@@ -59,7 +59,7 @@ extension PostgresStore: StoreInspection {
     }
 
     func keptBodies() async throws -> Int {
-        try await firstRow("SELECT COUNT(*) FROM request_bodies") { try $0.decode(Int.self) } ?? 0
+        try await firstRow("SELECT COUNT(*) FROM deferred_requests WHERE octet_length(body) > 0") { try $0.decode(Int.self) } ?? 0
     }
 }
 
