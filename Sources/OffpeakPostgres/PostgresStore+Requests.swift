@@ -10,37 +10,16 @@ extension PostgresStore {
         try await accepts.submit(new)
     }
 
-    /// One group of accepts: one INSERT fed with arrays, one commit. A request whose idempotency key
-    /// is already taken inserts nothing and is answered from the row that holds the key.
+    /// One group of accepts: one INSERT fed with arrays (`AcceptStatement`), one commit. A request
+    /// whose idempotency key is already taken inserts nothing and is answered from the row that holds the key.
     static func accept(_ group: [NewDeferredRequest], client: PostgresClient, logger: Logger) async -> [Result<AcceptResult, any Error>] {
-        var columns = ColumnArrays(RequestColumns.accepted)
-        var bodies: [ByteBuffer] = []
-        for new in group {
-            columns.append(new.storedValues)
-            bodies.append(ByteBuffer(bytes: new.body))
-        }
-        var binds = PostgresBindings()
-        let (arguments, names) = columns.bind(into: &binds, keeps: false)
-        binds.append(bodies)
-        let columnList = RequestColumns.accepted.names.joined(separator: ", ")
-        let values = RequestColumns.accepted.names.map { ColumnArrays.value($0, in: "u") }.joined(separator: ", ")
-        let query = PostgresQuery(
-            unsafeSQL: """
-                INSERT INTO deferred_requests (\(columnList), body)
-                SELECT \(values), u.body
-                FROM unnest(\(arguments.joined(separator: ", ")), $\(binds.count)::BYTEA[]) WITH ORDINALITY
-                    AS u(\(names.joined(separator: ", ")), body, position)
-                ORDER BY u.position
-                ON CONFLICT (owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-                RETURNING id
-                """, binds: binds)
+        let statement = AcceptStatement(group)
         do {
             // A database that is down answers the group in seconds (503 at the front), not at the
             // pool's circuit breaker.
             let inserted = try await GuardedCall.run(client, .intake) { connection in
                 var inserted: Set<String> = []
-                let rows = try await connection.query(query, logger: logger)
-                for try await id in rows.decode(String.self) { inserted.insert(id) }
+                for try await id in try await connection.execute(statement, logger: logger) { inserted.insert(id) }
                 return inserted
             }
             var results: [Result<AcceptResult, any Error>] = []

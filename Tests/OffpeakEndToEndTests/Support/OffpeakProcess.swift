@@ -105,11 +105,25 @@ final class OffpeakProcess: Sendable {
     var pid: Int32 { process.processIdentifier }
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
-    /// SIGKILL: no chance to flush or clean up.
+    /// SIGKILL: no chance to flush or clean up. Returns once the process is gone.
+    ///
+    /// Not `waitUntilExit()`: Foundation learns of a child's exit from SIGCHLD, and with many
+    /// children starting and ending at once it once missed one, which stayed a zombie while the
+    /// test waited for it for good. The kernel's word (`/proc`) is taken as well.
     func kill() {
         guard process.isRunning else { return }
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        let pid = process.processIdentifier
+        Foundation.kill(pid, SIGKILL)
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && !Self.hasExited(pid) && Date() < deadline { usleep(5_000) }
+    }
+
+    /// True once `pid` has ended: no longer in `/proc`, or a zombie waiting to be reaped.
+    static func hasExited(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let afterName = stat.range(of: ") ", options: .backwards)
+        else { return true }
+        return stat[afterName.upperBound...].first == "Z"
     }
 
     /// SIGTERM, then the exit status once it has stopped (or nil after `timeout`).
