@@ -37,7 +37,10 @@ public struct PostgresStore: DeferredStore {
     public init(client: PostgresClient, logger: Logger) {
         self.client = client
         self.logger = logger
-        accepts = GroupCommit(writers: 2) { group in await Self.accept(group, client: client, logger: logger) }
+        // One group in flight at a time: with two, each group was half the size, and the server's
+        // per-statement work (the executor's set-up, the commit) came twice as often; one writer
+        // took 42-43 µs of the server's CPU per accept against 47-52 µs, and 7-8% more accepts.
+        accepts = GroupCommit(writers: 1) { group in await Self.accept(group, client: client, logger: logger) }
     }
 
     /// A store for a `postgres://user:password@host:port/database` URL; `?sslmode=require` asks

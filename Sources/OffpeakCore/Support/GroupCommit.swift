@@ -2,8 +2,9 @@ import Synchronization
 
 /// Group commit for accepts: requests that arrive while a write is in flight are committed together
 /// in the next one, one transaction and one fsync for all of them, and each caller returns only once
-/// its own request is committed. Up to `writers` groups are in flight at once (SQLite has one
-/// writer; PostgreSQL can overlap the round trip of one group with the commit of another).
+/// its own request is committed. Up to `writers` groups are in flight at once (both stores use
+/// one: SQLite has a single writer, and on PostgreSQL larger groups cost the server less than
+/// overlapping smaller ones saves).
 public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     public typealias Write = @Sendable ([Item]) async -> [Result<Output, any Error>]
 
