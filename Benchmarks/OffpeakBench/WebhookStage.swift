@@ -72,7 +72,7 @@ enum WebhookStage {
                 _ = try await store.settle(batchID: "bat_bench", Array(settlements), now: now)
             }
             let dispatcher = Dispatcher(
-                store: store, sender: HTTPWebhookSender(client: client), signer: try WebhookSigner(secrets: WebhookSigner.generateSecret()),
+                store: store, sender: HTTPWebhookSender(client: HTTP1Client()), signer: try WebhookSigner(secrets: WebhookSigner.generateSecret()),
                 configuration: .init(
                     policy: DeliveryPolicy(retryDelays: [1, 1, 1]), callbacks: CallbackURLPolicy(allowPrivate: true)),
                 clock: SystemClock(), logger: Logger(label: "dispatcher"))

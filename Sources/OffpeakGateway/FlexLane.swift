@@ -1,9 +1,9 @@
-import AsyncHTTPClient
 import HTTPTypes
 import Hummingbird
 import NIOCore
 import NIOHTTP1
 import OffpeakCore
+import OffpeakProvider
 
 /// A policy's flex lane: the call is sent at once, synchronously, with
 /// `service_tier: "flex"` (the batch price, answers in minutes rather than hours), a timeout of

@@ -12,8 +12,8 @@ import ServiceLifecycle
 /// server starts, the store is migrated and the webhook secret read; the workers start then.
 public enum Gateway {
     public static func build(
-        configuration: GatewayConfiguration, store: any DeferredStore, httpClient: HTTPClient, logger: Logger,
-        callbackResolver: any HostResolver = SystemHostResolver(),
+        configuration: GatewayConfiguration, store: any DeferredStore, httpClient: HTTPClient, relayClient: HTTP1Client = .shared,
+        logger: Logger, callbackResolver: any HostResolver = SystemHostResolver(),
         metricsText: @escaping @Sendable () -> [UInt8] = { [] },
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
@@ -23,7 +23,7 @@ public enum Gateway {
         let upstreams = batchUpstreams(configuration, httpClient: httpClient)
         let callbacks = CallbackURLPolicy(allowPrivate: configuration.allowPrivateCallbacks, resolver: callbackResolver)
         let dispatcher = Dispatcher(
-            store: store, sender: HTTPWebhookSender(client: httpClient), signer: started,
+            store: store, sender: HTTPWebhookSender(client: relayClient), signer: started,
             configuration: .init(
                 policy: DeliveryPolicy(retryDelays: configuration.webhookRetryDelays), timeout: configuration.webhookTimeout,
                 callbacks: callbacks),
@@ -48,7 +48,8 @@ public enum Gateway {
         let bounds = QueueBounds(limits: configuration.queueLimits)
         let boundsRefresher = QueueBoundsRefresher(store: store, bounds: bounds, clock: clock, logger: logger)
         let router = buildRouter(
-            store: store, configuration: configuration, httpClient: httpClient, callbacks: callbacks, waiters: waiters,
+            store: store, configuration: configuration, httpClient: httpClient, relayClient: relayClient, callbacks: callbacks,
+            waiters: waiters,
             flusherDoorbell: flusher.doorbell, deliveryDoorbell: dispatcher.doorbell, usage: usage, flusher: flusher,
             upstreams: upstreams, bounds: bounds, metricsText: metricsText, clock: clock, logger: logger)
         var app = Application(
@@ -109,7 +110,7 @@ public enum Gateway {
 
     /// The routes, over a store: what the in-process route tests run without workers.
     public static func buildRouter(
-        store: any DeferredStore, configuration: GatewayConfiguration, httpClient: HTTPClient,
+        store: any DeferredStore, configuration: GatewayConfiguration, httpClient: HTTPClient, relayClient: HTTP1Client = .shared,
         callbacks: CallbackURLPolicy, waiters: ResultWaiters = ResultWaiters(), flusherDoorbell: Doorbell = Doorbell(),
         deliveryDoorbell: Doorbell = Doorbell(), usage: UsageRecorder? = nil, flusher: (any QueueFlushing)? = nil,
         upstreams: BatchUpstreams? = nil, bounds: QueueBounds? = nil,
@@ -126,7 +127,7 @@ public enum Gateway {
             flusherDoorbell: flusherDoorbell, unavailable: unavailable, clock: clock)
         let respondAsync = RespondAsync(intake: intake, results: results, callbacks: callbacks, maxWait: configuration.maxWait)
         let passthrough = Passthrough(
-            client: httpClient, routes: configuration.routes,
+            client: relayClient, routes: configuration.routes,
             metering: usage.map { Passthrough.Metering(recorder: $0, prices: configuration.prices, clock: clock) }, logger: logger)
         let deferral = PolicyDeferral(
             policies: configuration.policies, intake: intake, results: results, passthrough: passthrough,

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -6,13 +5,14 @@ import Metrics
 import NIOCore
 import NIOHTTP1
 import OffpeakCore
+import OffpeakProvider
 
 /// Forwards a call to the provider as it is, with the gateway's key, and relays the answer as it
 /// arrives: bodies stream both ways, so server-sent events reach the client chunk by chunk. With
 /// several upstreams, a call goes to the one its model is routed to; a call
 /// that names no model (a `GET`, a file upload) goes to the first.
 struct Passthrough: Sendable {
-    let client: HTTPClient
+    let client: HTTP1Client
     let routes: UpstreamRoutes
     /// Where the calls that answer with token usage are counted; nil counts nothing.
     let metering: Metering?
@@ -39,11 +39,24 @@ struct Passthrough: Sendable {
     static let routingReadLimit: Int64 = 64 << 20
 
     /// The upstream's base URL and key on a request to it.
-    static func authorize(_ upstream: inout HTTPClientRequest, for target: Upstream) {
+    static func authorize(_ upstream: inout HTTP1Client.Request, for target: Upstream) {
         switch target.kind {
         case .openai: upstream.headers.add(name: "Authorization", value: "Bearer \(target.apiKey)")
         case .anthropic: upstream.headers.add(name: "x-api-key", value: target.apiKey)
         }
+    }
+
+    /// An upstream URL the client can call (configuration accepts only `http` and `https` ones).
+    static func target(_ url: String) throws -> HTTP1Client.Target {
+        guard let target = HTTP1Client.Target(url: url) else {
+            throw OpenAIError(.badGateway, "The upstream's URL cannot be called.", type: "upstream_error", code: "upstream_unreachable")
+        }
+        return target
+    }
+
+    /// Hop-by-hop headers and those the gateway sets itself, dropped from a relayed answer.
+    static func droppedFromAnswers(_ name: String) -> Bool {
+        dropped.contains(name) || dropped.contains(name.lowercased())
     }
 
     static func notRouted(_ model: String) -> OpenAIError {
@@ -64,11 +77,11 @@ struct Passthrough: Sendable {
             bytes = read
         }
         let target = try route(model: requestModel)
-        var body: HTTPClientRequest.Body?
+        var body = HTTP1Client.Body.none
         if let bytes {
             body = .bytes(bytes)
         } else if length != 0, request.method != .get, request.method != .head {
-            body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
+            body = .stream(request.body, length: length)
         }
         let response = try await execute(request, at: target, body: body, timeout: .seconds(3600))
         return relay(response, of: request, context: context, at: target, model: requestModel, lane: .realtime)
@@ -83,19 +96,20 @@ struct Passthrough: Sendable {
 
     /// Sends the client's call to `target` with `body`: its headers (less the hop-by-hop ones and
     /// its key), the upstream's key.
-    func execute(_ request: Request, at target: Upstream, body: HTTPClientRequest.Body?, timeout: TimeAmount) async throws
-        -> HTTPClientResponse
+    func execute(_ request: Request, at target: Upstream, body: HTTP1Client.Body, timeout: TimeAmount) async throws
+        -> HTTP1Client.Response
     {
         // `/v1/chat/completions?x` → `{upstream}/chat/completions?x`
         var url = Gateway.trimmed(target.url) + request.uri.path.dropFirst("/v1".count)
         if let query = request.uri.query, !query.isEmpty { url += "?" + query }
-        var upstream = HTTPClientRequest(url: url)
-        upstream.method = HTTPMethod(rawValue: request.method.rawValue)
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(request.headers.count + 2)
         for field in request.headers where !Self.dropped.contains(field.name.canonicalName) {
-            upstream.headers.add(name: field.name.rawName, value: field.value)
+            headers.add(name: field.name.rawName, value: field.value)
         }
+        var upstream = HTTP1Client.Request(
+            target: try Self.target(url), method: NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue), headers: headers, body: body)
         Self.authorize(&upstream, for: target)
-        if let body { upstream.body = body }
         Self.forwarded.increment()
         do {
             return try await client.execute(upstream, timeout: timeout)
@@ -107,11 +121,11 @@ struct Passthrough: Sendable {
 
     /// Relays the provider's answer as it arrives, counting a model call on the ledger in `lane`.
     func relay(
-        _ response: HTTPClientResponse, of request: Request, context: GatewayContext, at target: Upstream, model: String?, lane: Lane,
+        _ response: HTTP1Client.Response, of request: Request, context: GatewayContext, at target: Upstream, model: String?, lane: Lane,
         headers extra: HTTPFields = [:]
     ) -> Response {
         var headers = extra
-        for header in response.headers where !Self.dropped.contains(header.name.lowercased()) {
+        for header in response.headers where !Self.droppedFromAnswers(header.name) {
             if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
         }
         let contentLength = response.headers.first(name: "content-length").flatMap(Int.init)
@@ -143,11 +157,10 @@ struct Passthrough: Sendable {
             throw OpenAIError(
                 .badGateway, "The request's upstream '\(name)' is not configured.", type: "upstream_error", code: "upstream_unreachable")
         }
-        var upstream = HTTPClientRequest(url: Gateway.trimmed(target.url) + path.dropFirst("/v1".count))
-        upstream.method = .POST
-        upstream.headers.add(name: "Content-Type", value: "application/json")
+        var upstream = HTTP1Client.Request(
+            target: try Self.target(Gateway.trimmed(target.url) + path.dropFirst("/v1".count)), method: .POST,
+            headers: ["Content-Type": "application/json"], body: .bytes(ByteBuffer(bytes: body)))
         Self.authorize(&upstream, for: target)
-        upstream.body = .bytes(body)
         Self.forwarded.increment()
         do {
             let response = try await client.execute(upstream, timeout: .seconds(600))

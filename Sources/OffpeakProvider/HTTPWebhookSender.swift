@@ -1,23 +1,26 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
 import OffpeakCore
 
-/// Posts callbacks with AsyncHTTPClient. The client must not follow redirects: a 3xx is an answer
-/// like any other non-2xx, and a redirect could lead a callback into a private network.
+/// Posts callbacks over the lean pooled client. It follows no redirects: a 3xx is an answer like
+/// any other non-2xx, and a redirect could lead a callback into a private network.
 public struct HTTPWebhookSender: WebhookSender {
-    private let client: HTTPClient
+    private let client: HTTP1Client
 
-    public init(client: HTTPClient) {
+    public init(client: HTTP1Client = .shared) {
         self.client = client
     }
 
     public func send(url: String, headers: [(String, String)], body: [UInt8], timeout: Double) async -> WebhookAttempt {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        request.body = .bytes(ByteBuffer(bytes: body))
+        guard let target = HTTP1Client.Target(url: url) else { return .failed("request failed: unsupported URL") }
+        var fields = HTTPHeaders()
+        fields.reserveCapacity(headers.count)
+        for (name, value) in headers { fields.add(name: name, value: value) }
+        // Deliveries are at least once (the receiver deduplicates by the event's id), so a call
+        // lost with a pooled connection is sent again at once rather than at the next retry.
+        let request = HTTP1Client.Request(
+            target: target, method: .POST, headers: fields, body: .bytes(ByteBuffer(bytes: body)), idempotent: true)
         do {
             let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
             // Read (and drop) a bounded answer so that the connection can be reused.
@@ -31,13 +34,8 @@ public struct HTTPWebhookSender: WebhookSender {
 
     /// A short reason for the delivery block, never the whole error (which may carry the URL).
     static func describe(_ error: any Error) -> String {
-        if let error = error as? HTTPClientError {
-            switch error {
-            case .deadlineExceeded, .readTimeout: return "timed out"
-            case .connectTimeout: return "connection timed out"
-            case .remoteConnectionClosed: return "connection closed by the receiver"
-            default: return "request failed: \(error.shortDescription)"
-            }
+        if let failure = error as? HTTP1Client.Failure {
+            return failure == .connectionClosed ? "connection closed by the receiver" : failure.shortDescription
         }
         return "connection failed: \(type(of: error))"
     }

@@ -35,7 +35,7 @@ import Testing
 
         resolver.answer.withLock { $0 = [IPAddress("127.0.0.1")!] }
         let dispatcher = Dispatcher(
-            store: store, sender: HTTPWebhookSender(client: TestHTTP.client),
+            store: store, sender: HTTPWebhookSender(),
             signer: try WebhookSigner(secrets: WebhookSigner.generateSecret()),
             configuration: .init(policy: DeliveryPolicy(retryDelays: [60]), timeout: 2, callbacks: callbacks),
             clock: SystemClock(), logger: Logger(label: "test"))

@@ -1,0 +1,255 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import OffpeakProvider
+import OffpeakTestSupport
+import Synchronization
+import Testing
+
+/// The relay's and the webhooks' client against real servers on loopback sockets: bodies both
+/// ways, keep-alive reuse, back-pressure, deadlines, closed connections, TLS.
+@Suite struct HTTP1ClientTests {
+    static func request(_ url: String, _ method: HTTPMethod = .GET, body: HTTP1Client.Body = .none) throws -> HTTP1Client.Request {
+        HTTP1Client.Request(target: try #require(HTTP1Client.Target(url: url)), method: method, body: body)
+    }
+
+    static func text(_ response: HTTP1Client.Response) async throws -> String {
+        String(buffer: try await response.body.collect(upTo: 64 << 20))
+    }
+
+    @Test func targetsAreParsedOnceAndStrictly() throws {
+        let plain = try #require(HTTP1Client.Target(url: "http://127.0.0.1:8080/v1/chat/completions?x=1"))
+        #expect(plain.secure == false && plain.host == "127.0.0.1" && plain.port == 8080)
+        #expect(plain.path == "/v1/chat/completions?x=1")
+        let secure = try #require(HTTP1Client.Target(url: "https://api.example.com"))
+        #expect(secure.secure && secure.port == 443 && secure.path == "/")
+        let v6 = try #require(HTTP1Client.Target(url: "http://[::1]:9/hook"))
+        #expect(v6.host == "::1" && v6.port == 9 && v6.path == "/hook")
+        #expect(HTTP1Client.Target(url: "http://example.com?q=1")?.path == "/?q=1")
+        for bad in ["ftp://example.com/", "http://", "http://user:pw@example.com/", "http://example.com:0/", "http://example.com:x/",
+            "http://example.com/#frag", "example.com/path"]
+        {
+            #expect(HTTP1Client.Target(url: bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func bodiesGoBothWaysAndConnectionsAreReused() async throws {
+        let client = HTTP1Client()
+        defer { client.shutdown() }
+        try await HTTP1TestServer.with { base in
+            let first = try await Self.text(try await client.execute(try Self.request(base + "/peer"), timeout: .seconds(10)))
+            let second = try await Self.text(try await client.execute(try Self.request(base + "/peer"), timeout: .seconds(10)))
+            #expect(first == second, "the second call took the first one's connection")
+
+            let bytes = String(repeating: "abc", count: 10_000)
+            let echoed = try await client.execute(
+                try Self.request(base + "/echo", .POST, body: .bytes(ByteBuffer(string: bytes))), timeout: .seconds(10))
+            #expect(echoed.status == .ok)
+            #expect(echoed.headers.first(name: "X-Peer") == first, "bytes")
+            #expect(try await Self.text(echoed) == bytes)
+
+            // A stream of unknown length goes chunked; one of known length with its Content-Length.
+            let parts = (0..<5).map { ByteBuffer(string: "part \($0);") }
+            for length in [nil, Int64(parts.map(\.readableBytes).reduce(0, +))] {
+                let streamed = try await client.execute(
+                    try Self.request(base + "/echo", .POST, body: .stream(Parts(parts: parts), length: length)), timeout: .seconds(10))
+                #expect(streamed.headers.first(name: "X-Peer") == first, "stream of length \(String(describing: length))")
+                #expect(try await Self.text(streamed) == parts.map { String(buffer: $0) }.joined())
+            }
+            let last = try await Self.text(try await client.execute(try Self.request(base + "/peer"), timeout: .seconds(10)))
+            #expect(last == first, "every exchange above left the connection reusable")
+        }
+    }
+
+    @Test func aLargeAnswerArrivesWholeThroughBackPressure() async throws {
+        let client = HTTP1Client()
+        defer { client.shutdown() }
+        try await HTTP1TestServer.with { base in
+            // 128 parts of 16 KiB: far more than the sixteen the body holds before reads stop.
+            let response = try await client.execute(try Self.request(base + "/stream?parts=128&size=16384"), timeout: .seconds(30))
+            var total = 0
+            var misplaced = 0
+            for try await part in response.body {
+                // The parts may be cut or joined on the way; their bytes say which part they belong to.
+                for (offset, byte) in part.readableBytesView.enumerated() where byte != UInt8(truncatingIfNeeded: (total + offset) / 16384) {
+                    misplaced += 1
+                }
+                total += part.readableBytes
+                await Task.yield()
+            }
+            #expect(misplaced == 0)
+            #expect(total == 128 * 16384)
+        }
+    }
+
+    @Test func manyCallsAtOnceEachGetTheirOwnAnswer() async throws {
+        let client = HTTP1Client()
+        defer { client.shutdown() }
+        try await HTTP1TestServer.with { base in
+            try await withThrowingTaskGroup(of: String.self) { group in
+                for index in 0..<48 {
+                    group.addTask {
+                        let body = "call \(index)"
+                        let response = try await client.execute(
+                            try Self.request(base + "/echo", .POST, body: .bytes(ByteBuffer(string: body))), timeout: .seconds(20))
+                        let answer = try await Self.text(response)
+                        #expect(answer == body)
+                        return answer
+                    }
+                }
+                var seen = Set<String>()
+                for try await answer in group { seen.insert(answer) }
+                #expect(seen.count == 48)
+            }
+        }
+    }
+
+    @Test func aBodyLeftUnreadClosesItsConnectionAndTheNextCallOpensAnother() async throws {
+        let client = HTTP1Client()
+        defer { client.shutdown() }
+        try await HTTP1TestServer.with { base in
+            let peer: String?
+            do {
+                let response = try await client.execute(try Self.request(base + "/stream?parts=64&size=65536"), timeout: .seconds(30))
+                peer = response.headers.first(name: "X-Peer")
+                var iterator = response.body.makeAsyncIterator()
+                _ = try await iterator.next()
+            }
+            let next = try await Self.text(try await client.execute(try Self.request(base + "/peer"), timeout: .seconds(10)))
+            #expect(peer != nil && next != peer, "the half-read connection was not reused")
+        }
+    }
+
+    @Test func theDeadlineBoundsAnExchangeThatGetsNoAnswer() async throws {
+        let client = HTTP1Client()
+        defer { client.shutdown() }
+        try await HTTP1TestServer.with { base in
+            let start = ContinuousClock.now
+            await #expect(throws: HTTP1Client.Failure.timedOut) {
+                _ = try await client.execute(try Self.request(base + "/never"), timeout: .milliseconds(300))
+            }
+            #expect(ContinuousClock.now - start < .seconds(10))
+        }
+    }
+
+    @Test func aCancelledCallStopsWaiting() async throws {
+        let client = HTTP1Client()
+        defer { client.shutdown() }
+        try await HTTP1TestServer.with { base in
+            let call = Task { try await client.execute(try Self.request(base + "/never"), timeout: .seconds(60)) }
+            try await Task.sleep(for: .milliseconds(100))
+            call.cancel()
+            await #expect(throws: HTTP1Client.Failure.cancelled) { _ = try await call.value }
+        }
+    }
+
+    @Test func nobodyListeningIsAConnectFailure() async throws {
+        let server = try await CannedServer(answers: ["HTTP/1.1 204 No Content\r\n\r\n"])
+        let port = server.port
+        await server.close()
+        let client = HTTP1Client()
+        defer { client.shutdown() }
+        await #expect(throws: HTTP1Client.Failure.connectFailed) {
+            _ = try await client.execute(try Self.request("http://127.0.0.1:\(port)/"), timeout: .seconds(5))
+        }
+    }
+
+    @Test func aHeadAnswerCarriesNoBodyWhateverItsLength() async throws {
+        let server = try await CannedServer(answers: [
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        ])
+        defer { Task { await server.close() } }
+        let client = HTTP1Client()
+        defer { client.shutdown() }
+        let head = try await client.execute(try Self.request("http://127.0.0.1:\(server.port)/", .HEAD), timeout: .seconds(5))
+        #expect(head.headers.first(name: "Content-Length") == "5")
+        #expect(try await Self.text(head) == "")
+        let next = try await client.execute(try Self.request("http://127.0.0.1:\(server.port)/"), timeout: .seconds(5))
+        #expect(try await Self.text(next) == "ok")
+    }
+
+    @Test func aConnectionTheServerClosesIsNotReused() async throws {
+        let server = try await CannedServer(answers: ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"], closeAfter: true)
+        defer { Task { await server.close() } }
+        let client = HTTP1Client()
+        defer { client.shutdown() }
+        for _ in 0..<5 {
+            let response = try await client.execute(try Self.request("http://127.0.0.1:\(server.port)/"), timeout: .seconds(5))
+            #expect(try await Self.text(response) == "ok")
+        }
+    }
+
+    @Test func aCallLostWithAPooledConnectionIsSentAgainOnlyWhenThatIsSafe() async throws {
+        // Each connection answers its first request and closes on its second without an answer.
+        let server = try await CannedServer(answers: ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", CannedServer.close])
+        defer { Task { await server.close() } }
+        let client = HTTP1Client()
+        defer { client.shutdown() }
+        let url = "http://127.0.0.1:\(server.port)/"
+        func post(key: String?) throws -> HTTP1Client.Request {
+            var request = try Self.request(url, .POST, body: .bytes(ByteBuffer(string: "{}")))
+            if let key { request = HTTP1Client.Request(target: request.target, method: .POST, headers: ["Idempotency-Key": key], body: request.body) }
+            return request
+        }
+        #expect(try await Self.text(try await client.execute(try post(key: nil), timeout: .seconds(5))) == "ok")
+        // A POST the server may have acted on is not sent twice: its failure is the caller's.
+        await #expect(throws: HTTP1Client.Failure.connectionClosed) { _ = try await client.execute(try post(key: nil), timeout: .seconds(5)) }
+        #expect(server.heads.value == 2)
+        // One that names an idempotency key is, on a new connection.
+        #expect(try await Self.text(try await client.execute(try post(key: "k1"), timeout: .seconds(5))) == "ok")
+        #expect(try await Self.text(try await client.execute(try post(key: "k2"), timeout: .seconds(5))) == "ok")
+        #expect(server.heads.value == 5)
+    }
+
+    @Test func aBodyPastItsLimitIsRefused() async throws {
+        let client = HTTP1Client()
+        defer { client.shutdown() }
+        try await HTTP1TestServer.with { base in
+            let response = try await client.execute(try Self.request(base + "/stream?parts=4&size=1000"), timeout: .seconds(10))
+            await #expect(throws: HTTP1Client.Failure.bodyTooLarge) { _ = try await response.body.collect(upTo: 3000) }
+        }
+    }
+
+    @Test func httpsWithTheServersCertificateTrustedAndNotOtherwise() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (certificate, key) = try HTTP1TestServer.certificate(in: folder)
+        let serverTLS = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+        var trusting = HTTP1Client.Configuration()
+        trusting.tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(certificate))
+        let client = HTTP1Client(configuration: trusting)
+        let stranger = HTTP1Client()
+        defer {
+            client.shutdown()
+            stranger.shutdown()
+        }
+        try await HTTP1TestServer.with(tls: serverTLS, host: "localhost") { base in
+            let first = try await Self.text(try await client.execute(try Self.request(base + "/peer"), timeout: .seconds(10)))
+            let second = try await Self.text(try await client.execute(try Self.request(base + "/peer"), timeout: .seconds(10)))
+            #expect(!first.isEmpty && first == second)
+            // An untrusted certificate fails the handshake, and says so.
+            await #expect(throws: HTTP1Client.Failure.tlsFailed) {
+                _ = try await stranger.execute(try Self.request(base + "/peer"), timeout: .seconds(10))
+            }
+        }
+    }
+}
+
+/// Parts handed out one at a time, as a request body arrives from a client.
+struct Parts: AsyncSequence, Sendable {
+    let parts: [ByteBuffer]
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var remaining: ArraySlice<ByteBuffer>
+        mutating func next() async throws -> ByteBuffer? {
+            await Task.yield()
+            return remaining.popFirst()
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(remaining: parts[...]) }
+}
