@@ -56,7 +56,9 @@ struct Passthrough: Sendable {
 
     /// Hop-by-hop headers and those the gateway sets itself, dropped from a relayed answer.
     static func droppedFromAnswers(_ name: String) -> Bool {
-        dropped.contains(name) || dropped.contains(name.lowercased())
+        if dropped.contains(name) { return true }
+        guard name.utf8.contains(where: { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) else { return false }
+        return dropped.contains(name.lowercased())
     }
 
     static func notRouted(_ model: String) -> OpenAIError {

@@ -37,6 +37,30 @@ import Testing
         #expect(embedding.atListPrice == Money(picos: 630_000) && embedding.billed == Money(picos: 315_000))
     }
 
+    /// Costs are summed in integers when the prices allow it; the figures are those of exact
+    /// decimal arithmetic, rounded half to even to the pico-unit, whichever way they are computed.
+    @Test func integerCostsMatchExactDecimalArithmetic() {
+        let prices = ["0.40", "1.20", "0.16", "0.000001", "123.456789", "0.1234567", "3", "0"].map { Decimal(string: $0)! }
+        let multipliers = ["0.5", "0.333333", "0.1234567", "1"].map { Decimal(string: $0)! }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<400 {
+            let (input, output, cached) = (prices.randomElement()!, prices.randomElement()!, prices.randomElement()!)
+            let multiplier = multipliers.randomElement()!
+            let usage = TokenUsage(
+                promptTokens: Int.random(in: 0...2_000_000, using: &generator), completionTokens: Int.random(in: 0...300_000, using: &generator),
+                cachedTokens: Int.random(in: 0...500_000, using: &generator))
+            let table = PriceTable(batchMultiplier: multiplier, models: [("m", ModelPrice(input: input, output: output, cachedInput: cached))])
+            let cachedTokens = Decimal(min(usage.cachedTokens, usage.promptTokens))
+            let perMillion = (Decimal(usage.promptTokens) - cachedTokens) * input + cachedTokens * cached + Decimal(usage.completionTokens) * output
+            let list = perMillion / 1_000_000
+            for lane in Lane.allCases {
+                let cost = Cost(usage: usage, model: "m", lane: lane, completed: true, prices: table)
+                #expect(cost.atListPrice == Money(list), "\(usage) at \(input)/\(cached)/\(output)")
+                #expect(cost.billed == Money(lane == .realtime ? list : list * multiplier), "\(usage) × \(multiplier) in \(lane)")
+            }
+        }
+    }
+
     @Test func anUnpricedModelIsNeverFreeAndAnUnfinishedRequestCostsNothing() {
         let usage = TokenUsage(promptTokens: 10, completionTokens: 10)
         let unpriced = Cost(usage: usage, model: "gpt-4o", lane: .batch, completed: true, prices: Self.prices)

@@ -2,15 +2,68 @@ import Foundation
 
 /// A model's real-time list price, per million tokens, in the table's currency.
 public struct ModelPrice: Sendable, Equatable {
-    public var input: Decimal
-    public var output: Decimal
+    public var input: Decimal { didSet { rates = Rates(self) } }
+    public var output: Decimal { didSet { rates = Rates(self) } }
     /// For prompt tokens read from the provider's cache; `input` when absent.
-    public var cachedInput: Decimal?
+    public var cachedInput: Decimal? { didSet { rates = Rates(self) } }
+    /// The same prices in whole pico-units per token, when each is one (six decimals or fewer per
+    /// million tokens, as every provider's are): a cost is then summed in integers.
+    private(set) var rates: Rates?
 
     public init(input: Decimal, output: Decimal = 0, cachedInput: Decimal? = nil) {
         self.input = input
         self.output = output
         self.cachedInput = cachedInput
+        rates = Rates(self)
+    }
+
+    struct Rates: Sendable, Equatable {
+        let input: Int64
+        let output: Int64
+        let cachedInput: Int64
+
+        init?(_ price: ModelPrice) {
+            guard let input = PicoRate.millionths(price.input), let output = PicoRate.millionths(price.output),
+                let cachedInput = PicoRate.millionths(price.cachedInput ?? price.input)
+            else { return nil }
+            (self.input, self.output, self.cachedInput) = (input, output, cachedInput)
+        }
+    }
+}
+
+/// Decimal amounts as whole millionths, where they are.
+enum PicoRate {
+    /// `value` × 10⁶ when that is a whole number from 0 to 10¹⁵ (a price per million tokens is then
+    /// that many pico-units per token; a multiplier that many millionths).
+    static func millionths(_ value: Decimal) -> Int64? {
+        var scaled = value * Decimal(sign: .plus, exponent: 6, significand: 1)
+        var whole = Decimal()
+        NSDecimalRound(&whole, &scaled, 0, .plain)
+        guard whole == scaled, whole >= 0, whole <= Decimal(sign: .plus, exponent: 15, significand: 1) else { return nil }
+        return (whole as NSDecimalNumber).int64Value
+    }
+
+    /// `picos` × `millionths` / 10⁶, rounded half to even (as `Money` rounds); nil past Int64.
+    static func scale(_ picos: Int64, byMillionths millionths: Int64) -> Int64? {
+        let product = picos.multipliedFullWidth(by: millionths)
+        // The quotient must fit: |product| < 10⁶ × 2⁶³.
+        guard product.high < 500_000, product.high >= 0 else { return nil }
+        let (quotient, remainder) = Int64(1_000_000).dividingFullWidth(product)
+        if remainder * 2 > 1_000_000 || (remainder * 2 == 1_000_000 && quotient % 2 != 0) { return quotient + 1 }
+        return quotient
+    }
+
+    /// Σ tokens × rate, nil on overflow.
+    static func sum(_ terms: [(tokens: Int64, rate: Int64)]) -> Int64? {
+        var total: Int64 = 0
+        for term in terms {
+            let (product, overflow) = term.tokens.multipliedReportingOverflow(by: term.rate)
+            guard !overflow else { return nil }
+            let (next, over) = total.addingReportingOverflow(product)
+            guard !over else { return nil }
+            total = next
+        }
+        return total
     }
 }
 
@@ -18,13 +71,16 @@ public struct ModelPrice: Sendable, Equatable {
 public struct PriceTable: Sendable, Equatable {
     public var currency: String
     /// Batch and flex price = list price × this.
-    public var batchMultiplier: Decimal
+    public var batchMultiplier: Decimal { didSet { multiplierMillionths = PicoRate.millionths(batchMultiplier) } }
     public var models: [(glob: String, price: ModelPrice)]
+    /// The multiplier in whole millionths, when it is one.
+    private(set) var multiplierMillionths: Int64?
 
     public init(currency: String = "USD", batchMultiplier: Decimal = Decimal(string: "0.5")!, models: [(glob: String, price: ModelPrice)] = []) {
         self.currency = currency
         self.batchMultiplier = batchMultiplier
         self.models = models
+        multiplierMillionths = PicoRate.millionths(batchMultiplier)
     }
 
     /// The price of `model`, or nil: an unpriced model is reported as such, never as free.
@@ -139,6 +195,11 @@ public struct Cost: Sendable, Equatable {
             atListPrice = .zero
             return
         }
+        if let (list, billed) = Self.integral(usage: usage, rates: price.rates, lane: lane, multiplier: prices.multiplierMillionths) {
+            atListPrice = Money(picos: list)
+            self.billed = Money(picos: billed)
+            return
+        }
         let cached = Decimal(min(usage.cachedTokens, usage.promptTokens))
         let uncached = Decimal(usage.promptTokens) - cached
         let perMillion = uncached * price.input + cached * (price.cachedInput ?? price.input) + Decimal(usage.completionTokens) * price.output
@@ -147,5 +208,20 @@ public struct Cost: Sendable, Equatable {
         let list = Decimal(sign: .plus, exponent: -6, significand: perMillion)
         atListPrice = Money(list)
         billed = lane == .realtime ? Money(list) : Money(list * prices.batchMultiplier)
+    }
+
+    /// The same formula in whole pico-units, when the prices and the multiplier are whole
+    /// millionths and nothing overflows (nil otherwise, and `Decimal` computes it): the same
+    /// figures to the pico-unit, at a small part of the cost.
+    static func integral(usage: TokenUsage, rates: ModelPrice.Rates?, lane: Lane, multiplier: Int64?) -> (list: Int64, billed: Int64)? {
+        guard let rates, let multiplier else { return nil }
+        let cached = Int64(min(usage.cachedTokens, usage.promptTokens))
+        let terms = [
+            (Int64(usage.promptTokens) - cached, rates.input), (cached, rates.cachedInput), (Int64(usage.completionTokens), rates.output),
+        ]
+        guard let list = PicoRate.sum(terms) else { return nil }
+        if lane == .realtime { return (list, list) }
+        guard let billed = PicoRate.scale(list, byMillionths: multiplier) else { return nil }
+        return (list, billed)
     }
 }
