@@ -17,6 +17,19 @@ struct Passthrough: Sendable {
     /// Where the calls that answer with token usage are counted; nil counts nothing.
     let metering: Metering?
     let logger: Logger
+    /// Each upstream's base URL, parsed once (an upstream whose URL the client cannot call is
+    /// absent, and its calls answer 502).
+    private let bases: [String: HTTP1Client.Target]
+
+    init(client: HTTP1Client, routes: UpstreamRoutes, metering: Metering?, logger: Logger) {
+        self.client = client
+        self.routes = routes
+        self.metering = metering
+        self.logger = logger
+        bases = Dictionary(
+            routes.upstreams.compactMap { upstream in HTTP1Client.Target(url: upstream.url).map { (upstream.name, $0) } },
+            uniquingKeysWith: { first, _ in first })
+    }
 
     /// The usage ledger's side of passthrough: the recorder, and the prices a call is costed at.
     struct Metering: Sendable {
@@ -46,12 +59,12 @@ struct Passthrough: Sendable {
         }
     }
 
-    /// An upstream URL the client can call (configuration accepts only `http` and `https` ones).
-    static func target(_ url: String) throws -> HTTP1Client.Target {
-        guard let target = HTTP1Client.Target(url: url) else {
+    /// The upstream's base URL (configuration accepts only `http` and `https` ones).
+    func base(of upstream: Upstream) throws -> HTTP1Client.Target {
+        guard let base = bases[upstream.name] else {
             throw OpenAIError(.badGateway, "The upstream's URL cannot be called.", type: "upstream_error", code: "upstream_unreachable")
         }
-        return target
+        return base
     }
 
     /// Hop-by-hop headers and those the gateway sets itself, dropped from a relayed answer.
@@ -102,15 +115,16 @@ struct Passthrough: Sendable {
         -> HTTP1Client.Response
     {
         // `/v1/chat/completions?x` → `{upstream}/chat/completions?x`
-        var url = Gateway.trimmed(target.url) + request.uri.path.dropFirst("/v1".count)
-        if let query = request.uri.query, !query.isEmpty { url += "?" + query }
+        var path = request.uri.path.dropFirst("/v1".count)
+        if let query = request.uri.query, !query.isEmpty { path += "?" + query }
         var headers = HTTPHeaders()
         headers.reserveCapacity(request.headers.count + 2)
         for field in request.headers where !Self.dropped.contains(field.name.canonicalName) {
             headers.add(name: field.name.rawName, value: field.value)
         }
         var upstream = HTTP1Client.Request(
-            target: try Self.target(url), method: NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue), headers: headers, body: body)
+            target: try base(of: target).appending(path: path), method: NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue),
+            headers: headers, body: body)
         Self.authorize(&upstream, for: target)
         Self.forwarded.increment()
         do {
@@ -160,7 +174,7 @@ struct Passthrough: Sendable {
                 .badGateway, "The request's upstream '\(name)' is not configured.", type: "upstream_error", code: "upstream_unreachable")
         }
         var upstream = HTTP1Client.Request(
-            target: try Self.target(Gateway.trimmed(target.url) + path.dropFirst("/v1".count)), method: .POST,
+            target: try base(of: target).appending(path: path.dropFirst("/v1".count)), method: .POST,
             headers: ["Content-Type": "application/json"], body: .bytes(ByteBuffer(bytes: body)))
         Self.authorize(&upstream, for: target)
         Self.forwarded.increment()

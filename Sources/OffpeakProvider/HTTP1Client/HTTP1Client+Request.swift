@@ -8,7 +8,7 @@ extension HTTP1Client {
         public let host: String
         public let port: Int
         /// The path and query, as sent on the request line (`/` when the URL names none).
-        public let path: String
+        public private(set) var path: String
 
         /// The value of the `Host` header: the port only when it is not the scheme's own.
         var authority: String {
@@ -17,6 +17,16 @@ extension HTTP1Client {
         }
 
         var key: PoolKey { PoolKey(secure: secure, host: host, port: port) }
+
+        /// The same scheme, host and port, at this target's path (less a trailing `/`) followed by
+        /// `path` (which starts with `/` and may carry a query): an upstream's base URL is parsed
+        /// once, and each call only appends its own path.
+        public func appending(path suffix: some StringProtocol) -> Target {
+            var copy = self
+            let base = path.hasSuffix("/") ? path.dropLast() : Substring(path)
+            copy.path = String(base) + suffix
+            return copy
+        }
 
         /// Parses `http://host[:port][/path][?query]` or `https://…`; nil for any other URL.
         /// User information (`user:pass@`) and fragments are refused rather than guessed at.

@@ -27,6 +27,10 @@ import Testing
         let v6 = try #require(HTTP1Client.Target(url: "http://[::1]:9/hook"))
         #expect(v6.host == "::1" && v6.port == 9 && v6.path == "/hook")
         #expect(HTTP1Client.Target(url: "http://example.com?q=1")?.path == "/?q=1")
+        // An upstream's base, parsed once, with each call's path after it.
+        let base = try #require(HTTP1Client.Target(url: "http://127.0.0.1:9/compatible-mode/v1/"))
+        #expect(base.appending(path: "/chat/completions?a=b").path == "/compatible-mode/v1/chat/completions?a=b")
+        #expect(secure.appending(path: "/files").path == "/files" && secure.appending(path: "/files").host == "api.example.com")
         for bad in ["ftp://example.com/", "http://", "http://user:pw@example.com/", "http://example.com:0/", "http://example.com:x/",
             "http://example.com/#frag", "example.com/path"]
         {
