@@ -77,7 +77,7 @@ final class Readiness: Sendable {
         let fault: StoreFault?
         do {
             let late = StoreFault(.unreachable, "no answer within \(Self.probeDeadline) s")
-            try await withDeadline(seconds: Self.probeDeadline, expired: { late }) {
+            _ = try await withDeadline(seconds: Self.probeDeadline, expired: { late }) {
                 try await store.putValue("ok", forKey: Self.probeKey, expiresAt: now + 3600, onlyIfAbsent: false, now: now)
             }
             fault = nil
