@@ -10,8 +10,8 @@ import NIOSSL
 ///
 /// A request costs one write of its head and body and one hop back to the caller with the answer's
 /// head; the batch API's calls (uploads, downloads, polls) stay on AsyncHTTPClient, where a call's
-/// overhead does not matter. A request whose pooled connection turns out closed before the request
-/// was written whole is sent again once on a new connection, when its body is in hand.
+/// overhead does not matter. When a pooled connection turns out closed under a request, `execute`
+/// says when the request is sent again on a new one.
 public final class HTTP1Client: Sendable {
     public struct Configuration: Sendable {
         public var connectTimeout: TimeAmount = .seconds(10)
