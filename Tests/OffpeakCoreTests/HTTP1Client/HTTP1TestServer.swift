@@ -23,7 +23,7 @@ struct PeerContext: RequestContext {
 
 /// A Hummingbird server on a free loopback port for the client's tests: `/peer` answers the
 /// client's port, `/echo` streams the request body back, `/stream` sends `parts` parts of
-/// `size` bytes (the client's port in `X-Peer`), `/never` does not answer for a minute.
+/// `size` bytes (the client's port in `X-Peer`), `/never` does not answer for ten minutes.
 enum HTTP1TestServer {
     static func router() -> Router<PeerContext> {
         let router = Router(context: PeerContext.self)
@@ -44,7 +44,7 @@ enum HTTP1TestServer {
                 })
         }
         router.get("/never") { _, _ -> String in
-            try await Task.sleep(for: .seconds(60))
+            try await Task.sleep(for: .seconds(600))
             return "late"
         }
         return router
@@ -75,14 +75,16 @@ enum HTTP1TestServer {
         }
     }
 
-    /// A self-signed certificate for `localhost` and 127.0.0.1, made with `openssl` in `folder`.
+    /// A self-signed certificate for `localhost` and 127.0.0.1, made with `openssl` in `folder` (an
+    /// EC key: made in milliseconds, while the wait holds a thread of the task pool).
     static func certificate(in folder: URL) throws -> (certificate: String, key: String) {
         let certificate = folder.appendingPathComponent("cert.pem").path
         let key = folder.appendingPathComponent("key.pem").path
         let openssl = Process()
         openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         openssl.arguments = [
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate, "-days", "1",
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", certificate,
+            "-days", "1",
             "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
         ]
         openssl.standardOutput = FileHandle.nullDevice
