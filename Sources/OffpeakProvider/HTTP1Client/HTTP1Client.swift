@@ -127,8 +127,11 @@ public final class HTTP1Client: Sendable {
         let serverName = target.hostIsAddress ? nil : target.host
         let eventLoop = group.next()
         let handshake = tls.map { _ in eventLoop.makePromise(of: Void.self) }
+        // The exchange's deadline bounds the connect too; when it is the nearer, running out is
+        // the exchange's timeout, not the connect's.
+        let left = deadline - .now()
         let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(min(configuration.connectTimeout, max(deadline - .now(), .milliseconds(1))))
+            .connectTimeout(min(configuration.connectTimeout, max(left, .milliseconds(1))))
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -145,8 +148,9 @@ public final class HTTP1Client: Sendable {
         do {
             channel = try await bootstrap.connect(host: target.host, port: target.port).get()
         } catch ChannelError.connectTimeout {
-            handshake?.fail(Failure.connectTimeout)
-            throw Failure.connectTimeout
+            let failure = left < configuration.connectTimeout ? Failure.timedOut : Failure.connectTimeout
+            handshake?.fail(failure)
+            throw failure
         } catch {
             handshake?.fail(Failure.connectFailed)
             throw Failure.connectFailed

@@ -134,6 +134,8 @@ import Testing
         let client = HTTP1Client()
         defer { client.shutdown() }
         try await HTTP1TestServer.with { base in
+            // A pooled connection first: no connect is left half-made when the server stops.
+            _ = try await Self.text(try await client.execute(try Self.request(base + "/peer"), timeout: Self.patience))
             let start = ContinuousClock.now
             await #expect(throws: HTTP1Client.Failure.timedOut) {
                 _ = try await client.execute(try Self.request(base + "/never"), timeout: .milliseconds(300))
@@ -147,6 +149,7 @@ import Testing
         let client = HTTP1Client()
         defer { client.shutdown() }
         try await HTTP1TestServer.with { base in
+            _ = try await Self.text(try await client.execute(try Self.request(base + "/peer"), timeout: Self.patience))
             let call = Task { try await client.execute(try Self.request(base + "/never"), timeout: .seconds(60)) }
             try await Task.sleep(for: .milliseconds(100))
             call.cancel()
