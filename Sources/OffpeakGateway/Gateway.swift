@@ -104,10 +104,6 @@ public enum Gateway {
         return BatchUpstreams(targets)
     }
 
-    static func trimmed(_ url: String) -> String {
-        url.hasSuffix("/") ? String(url.dropLast()) : url
-    }
-
     /// The routes, over a store: what the in-process route tests run without workers.
     public static func buildRouter(
         store: any DeferredStore, configuration: GatewayConfiguration, httpClient: HTTPClient, relayClient: HTTP1Client = .shared,
