@@ -37,20 +37,24 @@ struct GuardedCallTests {
         try await Self.running(store) {
             let started = Date()
             let error = await #expect(throws: StoreFault.self) {
-                try await GuardedCall.run(store.client, StatementDeadlines(lease: 5, answer: 60)) { connection in
+                try await GuardedCall.run(store.client, StatementDeadlines(lease: 30, answer: 180)) { connection in
                     let pid = try await connection.query("SELECT pg_backend_pid()", logger: logger).collect().first!.decode(Int32.self)
                     try await store.client.query("SELECT pg_terminate_backend(\(pid))", logger: logger)
-                    try await eventually("the connection to close", within: 10) { connection.isClosed }
+                    try await eventually("the connection to close", within: 30) { connection.isClosed }
                     return try await connection.query("SELECT 1", logger: logger).collect().count
                 }
             }
             #expect(error?.kind == .unreachable, "\(String(describing: error))")
-            #expect(Date().timeIntervalSince(started) < 15, "answered by the closed connection, not the 60 s answer deadline")
+            #expect(Date().timeIntervalSince(started) < 90, "answered by the closed connection, not the 180 s answer deadline")
             // The pool goes on with connections of its own.
             let after = try await store.rowCount("SELECT 1")
             #expect(after == 1)
         }
     }
+
+    // The bounds on elapsed time below are far from the deadline under test and far from what the
+    // call would take without it: in CI this suite shares the test process's two-thread task pool
+    // with end-to-end tests, which have held it for seconds.
 
     @Test func aStatementUnansweredPastItsDeadlineIsAnswered() async throws {
         let store = try PostgresStore(url: try #require(StoreKind.postgresURL), logger: logger)
@@ -58,12 +62,12 @@ struct GuardedCallTests {
         try await Self.running(store) {
             let started = Date()
             let error = await #expect(throws: StoreFault.self) {
-                try await GuardedCall.run(store.client, StatementDeadlines(lease: 5, answer: 1)) { connection in
-                    try await connection.query("SELECT pg_sleep(20)", logger: logger).collect().count
+                try await GuardedCall.run(store.client, StatementDeadlines(lease: 30, answer: 1)) { connection in
+                    try await connection.query("SELECT pg_sleep(120)", logger: logger).collect().count
                 }
             }
             #expect(error?.kind == .unreachable)
-            #expect(Date().timeIntervalSince(started) < 10, "answered at the answer deadline, not when the statement ends")
+            #expect(Date().timeIntervalSince(started) < 60, "answered at the answer deadline, not when the statement ends")
         }
     }
 
@@ -78,7 +82,7 @@ struct GuardedCallTests {
                 try await GuardedCall.run(store.client, StatementDeadlines(lease: 1, answer: 60)) { _ in 0 }
             }
             #expect(error?.kind == .unreachable)
-            #expect(Date().timeIntervalSince(started) < 10)
+            #expect(Date().timeIntervalSince(started) < 60, "not held while the pool goes on trying to connect")
         }
     }
 
@@ -88,10 +92,10 @@ struct GuardedCallTests {
         let store = PostgresStore(client: PostgresClient(configuration: configuration, backgroundLogger: logger), logger: logger)
         try await StoreHarness.running([store]) {
             let started = Date()
-            let call = Task { try await GuardedCall.run(store.client, StatementDeadlines(lease: 60, answer: 60)) { _ in 0 } }
+            let call = Task { try await GuardedCall.run(store.client, StatementDeadlines(lease: 180, answer: 180)) { _ in 0 } }
             call.cancel()
             await #expect(throws: CancellationError.self) { try await call.value }
-            #expect(Date().timeIntervalSince(started) < 10, "not held until the 60 s lease deadline")
+            #expect(Date().timeIntervalSince(started) < 60, "not held until the 180 s lease deadline")
         }
     }
 
