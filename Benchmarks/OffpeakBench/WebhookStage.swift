@@ -71,18 +71,27 @@ enum WebhookStage {
                 let settlements = ids[chunk..<min(chunk + 1000, ids.count)].map { (id: $0, settlement: Settlement.finish(finish)) }
                 _ = try await store.settle(batchID: "bat_bench", Array(settlements), now: now)
             }
+            // OFFPEAK_BENCH_TIMELINE=1: the dispatcher's store calls and sends timed, and the
+            // process's CPU over the delivery phase, printed after the run.
+            let timed = ProcessInfo.processInfo.environment["OFFPEAK_BENCH_TIMELINE"] != nil
+            let timeline = DeliveryTimeline()
+            let sender = HTTPWebhookSender(client: HTTP1Client())
             let dispatcher = Dispatcher(
-                store: store, sender: HTTPWebhookSender(client: HTTP1Client()), signer: try WebhookSigner(secrets: WebhookSigner.generateSecret()),
+                store: timed ? TimedQueue(base: store, timeline: timeline) : store,
+                sender: timed ? TimedSender(base: sender, timeline: timeline) : sender,
+                signer: try WebhookSigner(secrets: WebhookSigner.generateSecret()),
                 configuration: .init(
                     policy: DeliveryPolicy(retryDelays: [1, 1, 1]), callbacks: CallbackURLPolicy(allowPrivate: true)),
                 clock: SystemClock(), logger: Logger(label: "dispatcher"))
             let dispatcherGroup = ServiceGroup(services: [dispatcher], gracefulShutdownSignals: [], logger: Logger(label: "bench"))
             let start = ContinuousClock.now
+            timeline.begin()
             group.addTask { try await dispatcherGroup.run(); return nil }
             while try await store.nextDeliveryAt() != nil {
                 try await Task.sleep(for: .milliseconds(20))
             }
             let rate = Double(count) / Measure.seconds(since: start)
+            if timed { timeline.report(deliveries: count) }
             await dispatcherGroup.triggerGracefulShutdown()
             await receiverGroup.triggerGracefulShutdown()
             return Figures(deliveriesPerSecond: rate, wrkPerSecond: unsigned)

@@ -26,6 +26,9 @@ public struct TestHTTP: Sendable {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.decompression = .disabled
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+        // A loopback connect is refused or made at once; one that waits is the test process held
+        // off its threads on a loaded machine (CI once waited past the 10 s default after a restart).
+        configuration.timeout.connect = .seconds(60)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
