@@ -21,7 +21,7 @@ import Testing
         try process.run()
         try await eventually("the demo to finish", within: 120) { !process.isRunning }
         #expect(process.terminationStatus == 0, "\(buffer.text)")
-        try await eventually("the demo's output", within: 5) { buffer.text.contains("Done.") }
+        try await eventually("the demo's output", within: 30) { buffer.text.contains("Done.") }
         let text = buffer.text
         #expect(text.contains("12 accepted"))
         #expect(text.contains("completed 12"))

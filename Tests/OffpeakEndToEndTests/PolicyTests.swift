@@ -208,7 +208,7 @@ import Testing
             name: "policy-never", batchDelay: 3, gateway: try Self.settings(policy, ["OFFPEAK_FLUSH_MAX_AGE": "0.2"]))
         let started = Date()
         let answer = try await call(cluster, "never fall back")
-        #expect(answer.status == 504 && Date().timeIntervalSince(started) < 10)
+        #expect(answer.status == 504 && Date().timeIntervalSince(started) < 25, "at the 1 s deadline, not after the 30 s hold")
         let id = try #require(answer.headers.first(name: "offpeak-request-id"))
         let later = try await TestHTTP.get(
             cluster.v1 + "/deferred/\(id)", headers: [("Authorization", "Bearer key-eval"), ("Prefer", "wait=30")])
