@@ -225,7 +225,7 @@ import Testing
         request.body = .bytes(try JSONSerialization.data(withJSONObject: chatBody(model: "qwen-plus", "hang up")))
         await #expect(throws: (any Error).self) { _ = try await TestHTTP.client.execute(request, timeout: .milliseconds(500)) }
         var id: String?
-        try await eventually("the held request to be listed", within: 10) {
+        try await eventually("the held request to be listed", within: 60) {
             let list = try await TestHTTP.get(cluster.v1 + "/deferred", headers: [("Authorization", "Bearer key-eval")])
             id = ((list.json?["data"] as? [[String: Any]])?.first)?["id"] as? String
             return id != nil

@@ -17,7 +17,7 @@ import Testing
         let ids = try await cluster.sendMany(count: 3, models: ["qwen-plus"])
         let objects = try await cluster.waitTerminal(ids)
         #expect(objects.values.allSatisfy { $0["status"] as? String == "completed" })
-        try await eventually("the bodies to be purged", within: 20) {
+        try await eventually("the bodies to be purged", within: 60) {
             try await cluster.object(ids[0])?["purged_at"] is Int
         }
         let purged = try #require(try await cluster.object(ids[0]))

@@ -86,7 +86,7 @@ import Testing
         _ = try await TestHTTP.get(cluster.v1 + "/models")
 
         var realtime: [String: Any] = [:]
-        try await eventually("the three calls on the ledger", within: 20) {
+        try await eventually("the three calls on the ledger", within: 60) {
             let report = try await TestHTTP.get(cluster.v1 + "/usage?group_by=lane,model").json
             realtime = (report?["data"] as? [[String: Any]])?.first { $0["lane"] as? String == "realtime" } ?? [:]
             return realtime["requests"] as? Int == 3

@@ -40,7 +40,7 @@ import Testing
             store.injectFault(nil)
             let after = try await client.execute(uri: "/v1/chat/completions", method: .post, headers: Self.prefer, body: R.body(Self.chat))
             #expect(after.status == .accepted, "no restart needed")
-            try await eventually("/readyz to say ready again", within: 10) {
+            try await eventually("/readyz to say ready again", within: 60) {
                 try await client.execute(uri: "/readyz", method: .get).status == .ok
             }
         }
