@@ -1,4 +1,3 @@
-import Foundation
 import GRDB
 import OffpeakCore
 import OffpeakTestSupport
@@ -11,10 +10,12 @@ import Testing
 /// is exercised end to end on a tmpfs, `StoreFaultTests`.)
 @Suite struct SQLiteFaultTests {
     @Test func aFileThatRefusesWritesIsAReadOnlyFaultAndRecovers() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-readonly-\(UUID().uuidString).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let store = try SQLiteStore(path: path)
-        try await store.migrate()
+        try await StoreHarness.with(.sqlite) { stores in
+            try await Self.refuseAndRecover(try #require(stores.first as? SQLiteStore))
+        }
+    }
+
+    static func refuseAndRecover(_ store: SQLiteStore) async throws {
         try await store.acceptChat(id: "req_before", content: "before", at: 1)
 
         // The writer's connection refuses writes as SQLite does for a read-only file (SQLITE_READONLY);
