@@ -42,6 +42,26 @@ final class DeliveryTimeline: Sendable {
         }
     }
 
+    /// The floor under a delivery: `count` POSTs of a delivery's size through the same sender, 64
+    /// at a time, with no store, no signing and no dispatcher, to the same in-process receiver.
+    static func reportSendsAlone(sender: any WebhookSender, url: String, body: [UInt8], count: Int) async {
+        let (wall, cpu) = (Self.wall(), Self.cpu())
+        await withTaskGroup(of: Void.self) { group in
+            for slot in 0..<64 {
+                group.addTask {
+                    for _ in stride(from: slot, to: count, by: 64) {
+                        _ = await sender.send(url: url, headers: [("Content-Type", "application/json")], body: body, timeout: 15)
+                    }
+                }
+            }
+        }
+        let (seconds, used) = (Self.wall() - wall, Self.cpu() - cpu)
+        print(
+            String(
+                format: "sends alone (no store, no dispatcher): %.0f/s, %.0f µs of CPU a send (receiver included)", Double(count) / seconds,
+                used / Double(count) * 1e6))
+    }
+
     private static func wall() -> Double { Date().timeIntervalSince1970 }
 
     private static func cpu() -> Double {

@@ -75,7 +75,8 @@ enum WebhookStage {
             // process's CPU over the delivery phase, printed after the run.
             let timed = ProcessInfo.processInfo.environment["OFFPEAK_BENCH_TIMELINE"] != nil
             let timeline = DeliveryTimeline()
-            let sender = HTTPWebhookSender(client: HTTP1Client())
+            let sender: any WebhookSender =
+                ProcessInfo.processInfo.environment["OFFPEAK_BENCH_TIMELINE"] == "nosend" ? AnsweringSender() : HTTPWebhookSender(client: HTTP1Client())
             let dispatcher = Dispatcher(
                 store: timed ? TimedQueue(base: store, timeline: timeline) : store,
                 sender: timed ? TimedSender(base: sender, timeline: timeline) : sender,
@@ -91,10 +92,22 @@ enum WebhookStage {
                 try await Task.sleep(for: .milliseconds(20))
             }
             let rate = Double(count) / Measure.seconds(since: start)
-            if timed { timeline.report(deliveries: count) }
+            if timed {
+                timeline.report(deliveries: count)
+                let sample = try await store.request(id: ids[0], owner: "")
+                await DeliveryTimeline.reportSendsAlone(
+                    sender: sender, url: "http://127.0.0.1:\(port!)/hook", body: sample.map(WebhookEvent.body(for:)) ?? [], count: count)
+            }
             await dispatcherGroup.triggerGracefulShutdown()
             await receiverGroup.triggerGracefulShutdown()
             return Figures(deliveriesPerSecond: rate, wrkPerSecond: unsigned)
         }
+    }
+}
+
+/// A sender that answers 204 at once (`OFFPEAK_BENCH_TIMELINE=nosend`): the delivery's cost less the send.
+struct AnsweringSender: WebhookSender {
+    func send(url: String, headers: [(String, String)], body: [UInt8], timeout: Double) async -> WebhookAttempt {
+        .answered(status: 204, retryAfter: nil)
     }
 }

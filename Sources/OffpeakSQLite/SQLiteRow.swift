@@ -4,33 +4,69 @@ import OffpeakCore
 
 /// A GRDB row read through the domain's one mapping of columns (`OffpeakCore/Store/StoredRows.swift`).
 ///
-/// Columns are found through a map of the row's names made once: GRDB finds a fetched row's column
-/// by name by lowercasing every name before it until one matches, so reading a request's 38
-/// columns by name lowercased some 700 strings (most of the dispatcher's claim).
+/// Columns are found through a map of the statement's names made once (`Layout`): GRDB finds a
+/// fetched row's column by name by lowercasing every name before it until one matches, so reading
+/// a request's 38 columns by name lowercased some 700 strings (most of the dispatcher's claim).
+/// Values are read by index through GRDB's `StatementColumnConvertible` path, straight from SQLite.
 struct SQLiteRow: StoredRow {
     let row: Row
-    private let indexes: [String: Int]
+    private let layout: Layout
 
-    init(row: Row) {
-        self.row = row
-        var indexes: [String: Int] = [:]
-        indexes.reserveCapacity(row.count)
-        for (index, name) in row.columnNames.enumerated() where indexes[name] == nil {
-            indexes[name] = index
+    /// Where each named column of a statement's rows is (the leftmost of a name used twice).
+    final class Layout: Sendable {
+        let indexes: [String: Int]
+
+        init(_ names: [String]) {
+            var indexes: [String: Int] = [:]
+            indexes.reserveCapacity(names.count)
+            for (index, name) in names.enumerated() where indexes[name] == nil {
+                indexes[name] = index
+            }
+            self.indexes = indexes
         }
-        self.indexes = indexes
     }
 
-    /// The column's value, found by its exact name; otherwise by GRDB's own lookup (any case).
-    private func value<Value: DatabaseValueConvertible>(_ column: String) -> Value? {
-        if let index = indexes[column] { return row[index] }
-        return row[column]
+    /// One row on its own: its names are mapped for it alone.
+    init(row: Row) {
+        self.init(row: row, layout: Layout(Array(row.columnNames)))
     }
 
-    func text(_ column: String) throws -> String? { value(column) }
-    func integer(_ column: String) throws -> Int? { value(column) }
-    func real(_ column: String) throws -> Double? { value(column) }
-    func blob(_ column: String) throws -> [UInt8]? { (value(column) as Data?).map(Array.init) }
+    init(row: Row, layout: Layout) {
+        self.row = row
+        self.layout = layout
+    }
+
+    func text(_ column: String) throws -> String? {
+        guard let index = layout.indexes[column] else { return row[column] }
+        return row[index]
+    }
+
+    func integer(_ column: String) throws -> Int? {
+        guard let index = layout.indexes[column] else { return row[column] }
+        return row[index]
+    }
+
+    func real(_ column: String) throws -> Double? {
+        guard let index = layout.indexes[column] else { return row[column] }
+        return row[index]
+    }
+
+    func blob(_ column: String) throws -> [UInt8]? {
+        guard let index = layout.indexes[column] else { return (row[column] as Data?).map(Array.init) }
+        return (row[index] as Data?).map(Array.init)
+    }
+
+    /// Every row of `statement`, each read by `read` where SQLite holds it (a cursor's row, not a
+    /// copy), with the columns found once for all of them.
+    static func all<T>(_ statement: Statement, arguments: StatementArguments, _ read: (SQLiteRow) throws -> T) throws -> [T] {
+        let layout = Layout(statement.columnNames)
+        let cursor = try Row.fetchCursor(statement, arguments: arguments)
+        var values: [T] = []
+        while let row = try cursor.next() {
+            values.append(try read(SQLiteRow(row: row, layout: layout)))
+        }
+        return values
+    }
 }
 
 /// The select list of a request: bodies live in tables of their own.

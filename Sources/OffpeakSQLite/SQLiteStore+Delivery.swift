@@ -7,20 +7,21 @@ extension SQLiteStore {
 
     public func claimDeliveries(now: Timestamp, limit: Int, lease: Double) async throws -> [DeliveryJob] {
         try await pool.write { db in
-            let rows = try Row.fetchAll(
-                db,
+            let due = try db.cachedStatement(
                 sql: """
-                    SELECT \(requestColumns), delivery_series_attempts FROM deferred_requests
+                    SELECT \(requestColumns), delivery_series_attempts, seq FROM deferred_requests
                     WHERE delivery_status = 'pending' AND delivery_next_at IS NOT NULL AND delivery_next_at <= ?
                     ORDER BY delivery_next_at LIMIT ?
-                    """,
-                arguments: [now, limit])
-            let renew = try db.makeStatement(sql: "UPDATE deferred_requests SET delivery_next_at = ? WHERE id = ?")
-            return try rows.map { row in
-                let request = try DeferredRequest(sqlite: row)
-                try renew.execute(arguments: [now + lease, request.id])
-                return DeliveryJob(request: request, seriesAttempts: row["delivery_series_attempts"])
+                    """)
+            let claimed = try SQLiteRow.all(due, arguments: [now, limit]) { row in
+                (job: DeliveryJob(request: try DeferredRequest(row: row), seriesAttempts: try row.integer("delivery_series_attempts") ?? 0),
+                 seq: try row.integer("seq") ?? 0)
             }
+            let renew = try db.cachedStatement(sql: "UPDATE deferred_requests SET delivery_next_at = ? WHERE seq = ?")
+            for (_, seq) in claimed {
+                try renew.execute(arguments: [now + lease, seq])
+            }
+            return claimed.map(\.job)
         }
     }
 

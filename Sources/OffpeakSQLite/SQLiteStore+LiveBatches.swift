@@ -39,18 +39,15 @@ extension SQLiteStore {
 
     public func pendingMembers(batchID: String) async throws -> [String: BatchMember] {
         try await pool.read { db in
-            var members: [String: BatchMember] = [:]
-            let cursor = try Row.fetchCursor(
-                db,
+            let pending = try db.cachedStatement(
                 sql: """
                     SELECT id, batch_line, attempts, callback_url, served_by FROM deferred_requests
                     WHERE batch_id = ? AND status = 'submitted'
-                    """,
-                arguments: [batchID])
-            while let row = try cursor.next() {
-                members[row["id"]] = try BatchMember(row: SQLiteRow(row: row))
+                    """)
+            let members = try SQLiteRow.all(pending, arguments: [batchID]) { row in
+                (try row.text("id") ?? "", try BatchMember(row: row))
             }
-            return members
+            return Dictionary(members, uniquingKeysWith: { first, _ in first })
         }
     }
 

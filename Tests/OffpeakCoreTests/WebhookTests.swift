@@ -12,6 +12,17 @@ import Testing
         #expect(signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
     }
 
+    @Test func eachSignatureStartsFromTheKeyAlone() throws {
+        // The signer keeps one keyed HMAC and copies it for each message: a message signed before
+        // must leave nothing in it.
+        let signer = try WebhookSigner(secrets: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+        let other = signer.signature(id: "msg_other", timestamp: 1, body: Array("a longer body than the example's".utf8))
+        let signature = signer.signature(
+            id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330, body: Array(#"{"test": 2432232314}"#.utf8))
+        #expect(signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        #expect(other == signer.signature(id: "msg_other", timestamp: 1, body: Array("a longer body than the example's".utf8)))
+    }
+
     @Test func signsWithEverySecretDuringARotation() throws {
         let old = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
         let new = WebhookSigner.generateSecret()
