@@ -11,23 +11,45 @@ extension HTTP1Client {
     }
 
     /// The body's parts, with back-pressure: the connection reads no further than the consumer
-    /// while more than a few hundred kilobytes wait.
+    /// while more than a few hundred kilobytes wait. A body whose end came in the read that brought
+    /// the head is whole already, and its connection back in the pool.
     public struct ResponseBody: AsyncSequence, Sendable {
         public typealias Element = ByteBuffer
         typealias Producer = NIOThrowingAsyncSequenceProducer<
             ByteBuffer, any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, HTTP1BodyDelegate
         >
-        let producer: Producer
 
-        public struct AsyncIterator: AsyncIteratorProtocol {
-            var base: Producer.AsyncIterator
-            public mutating func next() async throws -> ByteBuffer? { try await base.next() }
+        enum Storage: Sendable {
+            case whole(ByteBuffer)
+            case stream(Producer)
         }
 
-        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: producer.makeAsyncIterator()) }
+        let storage: Storage
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            var whole: ByteBuffer?
+            var base: Producer.AsyncIterator?
+
+            public mutating func next() async throws -> ByteBuffer? {
+                if base != nil { return try await base!.next() }
+                defer { whole = nil }
+                return whole
+            }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator {
+            switch storage {
+            case .whole(let body): AsyncIterator(whole: body.readableBytes > 0 ? body : nil)
+            case .stream(let producer): AsyncIterator(base: producer.makeAsyncIterator())
+            }
+        }
 
         /// The whole body, refused with `HTTP1Client.Failure.bodyTooLarge` past `limit` bytes.
         public func collect(upTo limit: Int) async throws -> ByteBuffer {
+            if case .whole(let body) = storage {
+                guard body.readableBytes <= limit else { throw HTTP1Client.Failure.bodyTooLarge }
+                return body
+            }
             var whole = ByteBuffer()
             for try await var part in self {
                 guard whole.readableBytes + part.readableBytes <= limit else { throw HTTP1Client.Failure.bodyTooLarge }

@@ -8,8 +8,8 @@ import NIOSSL
 /// keep-alive connections pooled by scheme, host and port, TLS for `https`, bodies streamed both
 /// ways with back-pressure, no redirects followed, nothing decompressed.
 ///
-/// A request costs one write of its head and body and one hop back to the caller with the answer's
-/// head; the batch API's calls (uploads, downloads, polls) stay on AsyncHTTPClient, where a call's
+/// A request costs one write of its head and body and one hop back to the caller with the answer
+/// (whole, when its end came with its head); the batch API's calls (uploads, downloads, polls) stay on AsyncHTTPClient, where a call's
 /// overhead does not matter. When a pooled connection turns out closed under a request, `execute`
 /// says when the request is sent again on a new one.
 public final class HTTP1Client: Sendable {
@@ -71,11 +71,7 @@ public final class HTTP1Client: Sendable {
     private func send(_ request: Request, on handler: HTTP1ExchangeHandler, deadline: NIODeadline) async throws -> Response {
         guard let channel = handler.channel else { throw Unanswered(failure: .connectionClosed, requestSent: false) }
         let eventLoop = channel.eventLoop
-        let exchange = HTTP1Exchange(head: eventLoop.makePromise())
-        let producer = ResponseBody.Producer.makeSequence(
-            backPressureStrategy: .init(lowWatermark: 4, highWatermark: 16), finishOnDeinit: true,
-            delegate: HTTP1BodyDelegate(handler: handler, exchange: exchange, eventLoop: eventLoop))
-        exchange.source = producer.source
+        let exchange = HTTP1Exchange(answer: eventLoop.makePromise())
 
         var head = HTTPRequestHead(version: .http1_1, method: request.method, uri: request.target.path, headers: request.headers)
         if !head.headers.contains(name: "host") { head.headers.add(name: "Host", value: request.target.authority) }
@@ -114,11 +110,11 @@ public final class HTTP1Client: Sendable {
             }
         }
         let answer = try await withTaskCancellationHandler {
-            try await exchange.head.futureResult.get()
+            try await exchange.answer.futureResult.get()
         } onCancel: {
             eventLoop.execute { handler.abort(exchange, Failure.cancelled) }
         }
-        return Response(status: answer.status, headers: answer.headers, body: ResponseBody(producer: producer.sequence))
+        return Response(status: answer.head.status, headers: answer.head.headers, body: answer.body)
     }
 
     private func connect(_ target: Target, deadline: NIODeadline) async throws -> HTTP1ExchangeHandler {

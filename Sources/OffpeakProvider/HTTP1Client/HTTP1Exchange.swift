@@ -4,12 +4,20 @@ import NIOSSL
 
 /// One request and its answer on a connection, as the connection's handler sees it.
 ///
+/// The answer is handed to the caller when the read that brought its head ends: whole when its
+/// end came in the same read (most answers do, and then no body sequence is made for it), or with
+/// a body sequence that the rest of its parts go to.
+///
 /// Touched only on the connection's event loop (hence `@unchecked Sendable`: the task that made it
-/// hands it to the loop once and then holds only the head's future and the body's sequence).
+/// hands it to the loop once and then holds only the answer's future and the body's sequence).
 final class HTTP1Exchange: @unchecked Sendable {
-    let head: EventLoopPromise<HTTPResponseHead>
+    let answer: EventLoopPromise<Answer>
+    /// Set once the answer has been handed over with a body still arriving.
     var source: HTTP1Client.ResponseBody.Producer.Source?
     var headReceived = false
+    /// The head, and the body parts read with it, until the answer is handed over.
+    var heldHead: HTTPResponseHead?
+    var heldBody: ByteBuffer?
     /// Whether the request is whole on the wire: its end written, or the last byte of a body of
     /// known length (the server may answer in full before the caller's end part reaches the loop).
     var requestEnded = false
@@ -17,27 +25,48 @@ final class HTTP1Exchange: @unchecked Sendable {
     var responseEnded = false
     var timeout: Scheduled<Void>?
 
-    init(head: EventLoopPromise<HTTPResponseHead>) {
-        self.head = head
+    /// An answer's head and its body.
+    struct Answer: Sendable {
+        let head: HTTPResponseHead
+        let body: HTTP1Client.ResponseBody
     }
 
-    /// Ends the exchange with `error`: the head's waiter or the body's reader gets it.
+    init(answer: EventLoopPromise<Answer>) {
+        self.answer = answer
+    }
+
+    /// Hands over an answer whose end has been read: its body whole.
+    func handOverWhole() {
+        guard let head = heldHead else { return }
+        heldHead = nil
+        let body = heldBody ?? ByteBuffer()
+        heldBody = nil
+        answer.succeed(Answer(head: head, body: HTTP1Client.ResponseBody(storage: .whole(body))))
+    }
+
+    /// Ends the exchange with `error`: the answer's waiter or the body's reader gets it.
     func fail(_ error: any Error) {
         guard !responseEnded else { return }
         responseEnded = true
         timeout?.cancel()
+        if let source {
+            source.finish(error)
+            return
+        }
         guard !headReceived else {
-            source?.finish(error)
+            // Cut short within the read that brought the head: the answer was never handed over.
+            heldHead = nil
+            heldBody = nil
+            answer.fail(error)
             return
         }
         // A connection lost before any answer: whether the request may be sent again depends on
         // how much of it went out, and is the client's to decide.
         if let failure = error as? HTTP1Client.Failure, failure == .connectionClosed || failure == .connectionError {
-            head.fail(HTTP1Client.Unanswered(failure: failure, requestSent: requestEnded))
+            answer.fail(HTTP1Client.Unanswered(failure: failure, requestSent: requestEnded))
         } else {
-            head.fail(error)
+            answer.fail(error)
         }
-        source?.finish(error)
     }
 }
 
@@ -118,7 +147,7 @@ final class HTTP1ExchangeHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// part has been written, so a stream is sent no faster than the socket takes it.
     func write(_ part: HTTPClientRequestPart, for exchange: HTTP1Exchange) -> EventLoopFuture<Void> {
         guard let context, self.exchange === exchange else {
-            return (context?.eventLoop ?? exchange.head.futureResult.eventLoop).makeFailedFuture(HTTP1Client.Failure.connectionClosed)
+            return (context?.eventLoop ?? exchange.answer.futureResult.eventLoop).makeFailedFuture(HTTP1Client.Failure.connectionClosed)
         }
         let promise = context.eventLoop.makePromise(of: Void.self)
         switch part {
@@ -149,9 +178,16 @@ final class HTTP1ExchangeHandler: ChannelDuplexHandler, @unchecked Sendable {
             if head.status.code >= 100, head.status.code < 200, head.status != .switchingProtocols { return }
             keepAlive = head.isKeepAlive
             exchange.headReceived = true
-            exchange.head.succeed(head)
-        case .body(let part):
-            if exchange.source?.yield(part) == .stopProducing { paused = true }
+            // Handed over when this read ends (`channelReadComplete`), or at the answer's end if sooner.
+            exchange.heldHead = head
+        case .body(var part):
+            if let source = exchange.source {
+                if source.yield(part) == .stopProducing { paused = true }
+            } else if exchange.heldBody == nil {
+                exchange.heldBody = part
+            } else {
+                exchange.heldBody!.writeBuffer(&part)
+            }
         case .end:
             exchange.responseEnded = true
             exchange.timeout?.cancel()
@@ -163,8 +199,30 @@ final class HTTP1ExchangeHandler: ChannelDuplexHandler, @unchecked Sendable {
             } else {
                 context.close(promise: nil)
             }
-            exchange.source?.finish()
+            if let source = exchange.source {
+                source.finish()
+            } else {
+                exchange.handOverWhole()
+            }
         }
+    }
+
+    /// The read that brought an answer's head has ended without its end: the answer is handed
+    /// over with a body sequence, which the parts read so far start.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if let exchange, exchange.source == nil, let head = exchange.heldHead {
+            let producer = HTTP1Client.ResponseBody.Producer.makeSequence(
+                backPressureStrategy: .init(lowWatermark: 4, highWatermark: 16), finishOnDeinit: true,
+                delegate: HTTP1BodyDelegate(handler: self, exchange: exchange, eventLoop: context.eventLoop))
+            exchange.source = producer.source
+            exchange.heldHead = nil
+            if let held = exchange.heldBody {
+                exchange.heldBody = nil
+                if producer.source.yield(held) == .stopProducing { paused = true }
+            }
+            exchange.answer.succeed(HTTP1Exchange.Answer(head: head, body: HTTP1Client.ResponseBody(storage: .stream(producer.sequence))))
+        }
+        context.fireChannelReadComplete()
     }
 
     func read(context: ChannelHandlerContext) {

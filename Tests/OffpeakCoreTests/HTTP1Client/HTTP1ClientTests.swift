@@ -193,6 +193,25 @@ import Testing
         }
     }
 
+    @Test func anAnswerCutShortFailsItsCallOrItsBodyAndIsNeverSentAgain() async throws {
+        // The head and part of the body, then the connection closes: whether the close comes in
+        // the read that brought the head (the answer is not handed over) or after it (the body's
+        // reader hears it), the call ends with the connection's failure.
+        let server = try await CannedServer(answers: ["HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nok"], closeAfter: true)
+        defer { Task { await server.close() } }
+        let client = HTTP1Client()
+        defer { client.shutdown() }
+        for _ in 0..<5 {
+            await #expect(throws: HTTP1Client.Failure.self) {
+                let response = try await client.execute(
+                    try Self.request("http://127.0.0.1:\(server.port)/", .POST, body: .bytes(ByteBuffer(string: "x"))),
+                    timeout: Self.patience)
+                _ = try await Self.text(response)
+            }
+        }
+        #expect(server.heads.value == 5, "an answered request is not sent again")
+    }
+
     @Test func aCallLostWithAPooledConnectionIsSentAgainOnlyWhenThatIsSafe() async throws {
         // Each connection answers its first request and closes on its second without an answer.
         let server = try await CannedServer(answers: ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", CannedServer.close])
