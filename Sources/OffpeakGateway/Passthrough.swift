@@ -152,8 +152,17 @@ struct Passthrough: Sendable {
                 metering: metering, owner: context.owner, upstream: target.name, endpoint: request.uri.path, requestModel: model,
                 lane: lane, statusCode: Int(response.status.code), contentType: response.headers.first(name: "content-type"))
         }
+        let status = HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase)
+        if let whole = body.whole, request.method != .head, contentLength == whole.readableBytes {
+            // Already in hand (most answers, which say their length): written with the head, counted now.
+            if var meter {
+                meter.answer.consume(whole)
+                meter.record()
+            }
+            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: whole))
+        }
         return Response(
-            status: .init(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase), headers: headers,
+            status: status, headers: headers,
             body: ResponseBody(contentLength: contentLength) { writer in
                 var meter = meter
                 // Counted however the relay ends: the provider answered, and bills what it sent.

@@ -26,6 +26,12 @@ extension HTTP1Client {
 
         let storage: Storage
 
+        /// The body, when it arrived whole with the head.
+        public var whole: ByteBuffer? {
+            if case .whole(let body) = storage { return body }
+            return nil
+        }
+
         public struct AsyncIterator: AsyncIteratorProtocol {
             var whole: ByteBuffer?
             var base: Producer.AsyncIterator?
