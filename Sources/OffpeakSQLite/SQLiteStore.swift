@@ -4,13 +4,15 @@ import GRDB
 import OffpeakCore
 
 /// The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so that a commit
-/// has reached the disk before the caller is told it happened.
+/// has reached the disk before the caller is told it happened; the log is copied back into the
+/// file by a connection of its own (`SQLiteCheckpointer`).
 public struct SQLiteStore: DeferredStore {
     let pool: DatabasePool
     private let accepts: GroupCommit<NewDeferredRequest, AcceptResult>
     /// Callback attempts recorded by many deliveries at once share a transaction and its fsync.
     let deliveryAttempts: GroupCommit<DeliveryAttempt, Void>
     private let groupCommit: Bool
+    private let checkpointer: SQLiteCheckpointer
 
     /// SQLite's result code of setting its process-wide options when the program was loaded
     /// (`CSQLiteSetup`): no mutex per connection, no memory statistics. Both showed on the
@@ -26,10 +28,13 @@ public struct SQLiteStore: DeferredStore {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // The log is copied back by `SQLiteCheckpointer`, off the writer; this is the backstop.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(SQLiteCheckpointer.writerThreshold)")
         }
         configuration.busyMode = .timeout(10)
         let pool = try DatabasePool(path: path, configuration: configuration)
         self.pool = pool
+        checkpointer = try SQLiteCheckpointer(path: path)
         // All or nothing: any failure rolls the group back and fails every request in it (after a
         // full disk, say, SQLite may already have rolled the transaction back itself).
         accepts = GroupCommit { items in
