@@ -96,9 +96,9 @@ extension SQLiteStore {
 
     func claim(where condition: String, now: Timestamp, lease: Lease, limit: Int) async throws -> [BatchRecord] {
         try await pool.write { db in
-            let batches = try Row.fetchAll(
-                db, sql: "SELECT \(BatchColumns.select) FROM batches WHERE \(condition) LIMIT ?", arguments: [now, limit]
-            ).map(BatchRecord.init(sqlite:))
+            let batches = try SQLiteRow.all(
+                db.cachedStatement(sql: "SELECT \(BatchColumns.select) FROM batches WHERE \(condition) LIMIT ?"), arguments: [now, limit],
+                BatchRecord.init(row:))
             let take = try db.cachedStatement(sql: "UPDATE batches SET next_poll_at = ?, lease_holder = ? WHERE id = ?")
             for batch in batches {
                 try take.execute(arguments: [lease.until, lease.holder, batch.id])

@@ -12,8 +12,9 @@ extension SQLiteStore {
     public func listBatches(_ query: BatchListQuery) async throws -> BatchListPage {
         let statement = BatchListSQL(query) { _ in "?" }
         let rows = try await pool.read { db in
-            try Row.fetchAll(db, sql: statement.sql, arguments: StatementArguments(statement.arguments.map(\.databaseValue)))
-                .map(BatchRecord.init(sqlite:))
+            try SQLiteRow.all(
+                db.makeStatement(sql: statement.sql), arguments: StatementArguments(statement.arguments.map(\.databaseValue)),
+                BatchRecord.init(row:))
         }
         return BatchListPage(data: Array(rows.prefix(query.limit)), hasMore: rows.count > query.limit)
     }
@@ -25,9 +26,9 @@ extension SQLiteStore {
                     db, sql: "SELECT \(requestColumns), batch_line FROM deferred_requests WHERE id = ?", arguments: [requestID])
             else { return nil }
             let request = try DeferredRequest(sqlite: row)
-            var attempts = try Row.fetchAll(
-                db, sql: "SELECT \(AttemptColumns.select) FROM request_attempts WHERE request_id = ? ORDER BY seq", arguments: [requestID]
-            ).map { try Attempt(row: SQLiteRow(row: $0)) }
+            var attempts = try SQLiteRow.all(
+                db.cachedStatement(sql: "SELECT \(AttemptColumns.select) FROM request_attempts WHERE request_id = ? ORDER BY seq"),
+                arguments: [requestID], Attempt.init(row:))
             if let current = Attempt.current(of: request, line: row["batch_line"]) { attempts.append(current) }
             return RequestTrace(request: request, attempts: attempts)
         }
@@ -54,10 +55,9 @@ extension SQLiteStore {
     public func listDeliveries(_ query: DeliveryListQuery) async throws -> ListPage {
         let (filter, arguments) = query.sql { _ in "?" }
         let rows = try await pool.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT \(requestColumns) FROM deferred_requests \(filter)",
-                arguments: StatementArguments(arguments.map(\.databaseValue))
-            ).map(DeferredRequest.init(sqlite:))
+            try SQLiteRow.all(
+                db.makeStatement(sql: "SELECT \(requestColumns) FROM deferred_requests \(filter)"),
+                arguments: StatementArguments(arguments.map(\.databaseValue)), DeferredRequest.init(row:))
         }
         return ListPage(data: Array(rows.prefix(query.limit)), hasMore: rows.count > query.limit)
     }

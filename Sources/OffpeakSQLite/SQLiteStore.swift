@@ -121,7 +121,7 @@ public struct SQLiteStore: DeferredStore {
             }
             sql += " ORDER BY seq DESC LIMIT ?"
             arguments += [query.limit + 1]
-            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments).map(DeferredRequest.init(sqlite:))
+            let rows = try SQLiteRow.all(db.makeStatement(sql: sql), arguments: arguments, DeferredRequest.init(row:))
             return ListPage(data: Array(rows.prefix(query.limit)), hasMore: rows.count > query.limit)
         }
     }
