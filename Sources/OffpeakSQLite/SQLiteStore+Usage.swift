@@ -12,9 +12,9 @@ extension SQLiteStore {
     public func usageTallies(_ query: UsageQuery) async throws -> [UsageTally] {
         let statement = UsageTotalsSQL(query) { _ in "?" }
         return try await pool.read { db in
-            try SQLiteRow.all(db.makeStatement(sql: statement.sql), arguments: StatementArguments(statement.arguments.map(\.databaseValue))) {
-                try UsageTally(row: $0, groupedBy: query.groupBy)
-            }
+            try SQLiteRow.all(
+                db.makeStatement(sql: statement.sql), arguments: StatementArguments(statement.arguments.map(\.databaseValue))
+            ) { try UsageTally(row: $0, groupedBy: query.groupBy) }
         }
     }
 }

@@ -9,9 +9,9 @@ import NIOSSL
 /// ways with back-pressure, no redirects followed, nothing decompressed.
 ///
 /// A request costs one write of its head and body and one hop back to the caller with the answer
-/// (whole, when its end came with its head); the batch API's calls (uploads, downloads, polls) stay on AsyncHTTPClient, where a call's
-/// overhead does not matter. When a pooled connection turns out closed under a request, `execute`
-/// says when the request is sent again on a new one.
+/// (whole, when its end came with its head); the batch API's calls (uploads, downloads, polls) stay
+/// on AsyncHTTPClient, where a call's overhead does not matter. When a pooled connection turns out
+/// closed under a request, `execute` says when the request is sent again on a new one.
 public final class HTTP1Client: Sendable {
     public struct Configuration: Sendable {
         public var connectTimeout: TimeAmount = .seconds(10)
