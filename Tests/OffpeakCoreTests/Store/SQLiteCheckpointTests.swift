@@ -29,4 +29,28 @@ import Testing
             try await eventually("the log copied into the database file") { try size() >= before + (6 << 20) }
         }
     }
+
+    @Test func aStoreLetGoLeavesNoConnectionOpen() async throws {
+        // The checkpointer's connection lives as long as the store: once the last copy is gone,
+        // no descriptor of the process points at the database or its log.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-checkpoint-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("offpeak.sqlite").path
+        do {
+            let store = try SQLiteStore(path: path)
+            try await store.migrate()
+            try await store.acceptChat(id: "req_1", content: "hello", at: 1)
+            #expect(Self.descriptors(under: folder.path) > 0)
+        }
+        try await eventually("every descriptor of the store's files closed") { Self.descriptors(under: folder.path) == 0 }
+    }
+
+    /// The process's open descriptors whose file lies under `folder`.
+    static func descriptors(under folder: String) -> Int {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return entries.filter { entry in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(entry)"))?.hasPrefix(folder) == true
+        }.count
+    }
 }
