@@ -39,6 +39,7 @@ final class SQLiteCheckpointer: Sendable {
 
     private static func run(on connection: DatabaseQueue) async {
         var pause = busyPause
+        var last: (log: Int, copied: Int)?
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: pause)
@@ -50,12 +51,14 @@ final class SQLiteCheckpointer: Sendable {
             let frames = try? await connection.writeWithoutTransaction { db in
                 try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)").map { (log: $0[1] as Int, copied: $0[2] as Int) }
             }
-            // While nothing is written the pause grows to `idlePause`; the first write brings it back.
-            if let frames, frames.log > 0 {
+            // A log that has not changed since the last round (nothing written, or a reader holding
+            // the copy back) lets the pause grow to `idlePause`; the first change brings it back.
+            if let frames, frames.log != last?.log || frames.copied != last?.copied {
                 pause = busyPause
             } else {
                 pause = min(pause * 2, idlePause)
             }
+            last = frames ?? last
         }
     }
 }
