@@ -26,15 +26,16 @@ public struct SQLiteStore: DeferredStore {
     public init(path: String, groupCommit: Bool = true) throws {
         self.groupCommit = groupCommit
         var configuration = Configuration()
+        let wake = SQLiteCheckpointer.Wake()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
-            // The log is copied back by `SQLiteCheckpointer`, off the writer; this is the backstop.
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(SQLiteCheckpointer.writerThreshold)")
+            // The log is copied back by `SQLiteCheckpointer`, which the writer's commits wake.
+            if !db.configuration.readonly { wake.hook(db) }
         }
         configuration.busyMode = .timeout(10)
         let pool = try DatabasePool(path: path, configuration: configuration)
         self.pool = pool
-        checkpointer = try SQLiteCheckpointer(path: path)
+        checkpointer = try SQLiteCheckpointer(path: path, wake: wake)
         // All or nothing: any failure rolls the group back and fails every request in it (after a
         // full disk, say, SQLite may already have rolled the transaction back itself).
         accepts = GroupCommit { items in
