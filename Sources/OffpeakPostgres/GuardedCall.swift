@@ -5,17 +5,22 @@ import PostgresNIO
 import Synchronization
 
 /// How long a store call waits for a connection, and then for its answer.
-struct StatementDeadlines: Sendable {
+public struct StatementDeadlines: Sendable {
     /// Seconds to wait for a connection from the pool.
-    var lease: Double
+    public var lease: Double
     /// Seconds the call may go unanswered once it holds a connection.
-    var answer: Double
+    public var answer: Double
+
+    public init(lease: Double, answer: Double) {
+        self.lease = lease
+        self.answer = answer
+    }
 
     /// Intake: a deferred call is answered 503 within seconds while the database is down.
-    static let intake = StatementDeadlines(lease: 5, answer: 15)
+    public static let intake = StatementDeadlines(lease: 5, answer: 15)
     /// Everything else: reads, the operator API, and the workers' bulk statements (a claim or a
     /// settle of thousands of rows is well under this).
-    static let standard = StatementDeadlines(lease: 10, answer: 120)
+    public static let standard = StatementDeadlines(lease: 10, answer: 120)
 }
 
 /// One store call on a leased connection, answered by whichever comes first: the call's own end,

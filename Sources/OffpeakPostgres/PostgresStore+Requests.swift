@@ -12,12 +12,14 @@ extension PostgresStore {
 
     /// One group of accepts: one INSERT fed with arrays (`AcceptStatement`), one commit. A request
     /// whose idempotency key is already taken inserts nothing and is answered from the row that holds the key.
-    static func accept(_ group: [NewDeferredRequest], client: PostgresClient, logger: Logger) async -> [Result<AcceptResult, any Error>] {
+    static func accept(
+        _ group: [NewDeferredRequest], client: PostgresClient, deadlines: StatementDeadlines, logger: Logger
+    ) async -> [Result<AcceptResult, any Error>] {
         let statement = AcceptStatement(group)
         do {
             // A database that is down answers the group in seconds (503 at the front), not at the
             // pool's circuit breaker.
-            let inserted = try await GuardedCall.run(client, .intake) { connection in
+            let inserted = try await GuardedCall.run(client, deadlines) { connection in
                 var inserted: Set<String> = []
                 for try await id in try await connection.execute(statement, logger: logger) { inserted.insert(id) }
                 return inserted
@@ -28,7 +30,7 @@ extension PostgresStore {
                     results.append(.success(.created(new.record)))
                 } else {
                     do {
-                        results.append(.success(try await existing(for: new, client: client, logger: logger)))
+                        results.append(.success(try await existing(for: new, client: client, deadlines: deadlines, logger: logger)))
                     } catch {
                         results.append(.failure(error))
                     }
@@ -41,12 +43,14 @@ extension PostgresStore {
     }
 
     /// The request holding `new`'s idempotency key.
-    static func existing(for new: NewDeferredRequest, client: PostgresClient, logger: Logger) async throws -> AcceptResult {
+    static func existing(
+        for new: NewDeferredRequest, client: PostgresClient, deadlines: StatementDeadlines, logger: Logger
+    ) async throws -> AcceptResult {
         let record = new.record
         guard let key = record.idempotencyKey else { throw Inconsistent(description: "request \(record.id) was not inserted") }
         let query: PostgresQuery =
             "SELECT \(unescaped: requestColumns) FROM deferred_requests WHERE owner = \(record.owner) AND idempotency_key = \(key)"
-        let found = try await GuardedCall.run(client, .intake) { connection in
+        let found = try await GuardedCall.run(client, deadlines) { connection in
             try await connection.query(query, logger: logger).collect().first.map { try DeferredRequest($0) }
         }
         guard let existing = found else { throw Inconsistent(description: "no request holds key \(key)") }

@@ -34,13 +34,15 @@ public struct PostgresStore: DeferredStore {
         func run() async { await store.run() }
     }
 
-    public init(client: PostgresClient, logger: Logger) {
+    /// `intake` bounds an accept's wait for a connection and for its answer (`.intake`: a call is
+    /// answered 503 within seconds while the database is down).
+    public init(client: PostgresClient, logger: Logger, intake: StatementDeadlines = .intake) {
         self.client = client
         self.logger = logger
         // One group in flight at a time: with two, each group was half the size, and the server's
         // per-statement work (the executor's set-up, the commit) came twice as often; one writer
         // took 42-43 µs of the server's CPU per accept against 47-52 µs, and 7-8% more accepts.
-        accepts = GroupCommit(writers: 1) { group in await Self.accept(group, client: client, logger: logger) }
+        accepts = GroupCommit(writers: 1) { group in await Self.accept(group, client: client, deadlines: intake, logger: logger) }
     }
 
     /// A store for a `postgres://user:password@host:port/database` URL; `?sslmode=require` asks

@@ -45,7 +45,11 @@ enum StoreHarness {
             let stores = try (0..<instances).map { _ in
                 var configuration = try PostgresStore.clientConfiguration(url: url)
                 configuration.options.additionalStartupParameters = [("search_path", schema)]
-                return PostgresStore(client: PostgresClient(configuration: configuration, backgroundLogger: logger), logger: logger)
+                // Patient accepts: the suite shares one server with every test running at once, and
+                // intake's 5 s wait for a connection is the gateway's promise, not what is tested here.
+                return PostgresStore(
+                    client: PostgresClient(configuration: configuration, backgroundLogger: logger), logger: logger,
+                    intake: StatementDeadlines(lease: 60, answer: 120))
             }
             // A client runs once: the admin connection and the stores' pools run for the whole test.
             try await running([admin] + stores) {
