@@ -65,12 +65,13 @@ import Testing
         async let waited = Self.timed { try await TestHTTP.get(watcher, headers: [("Prefer", "wait=60")]) }
         ids += try await send(1_500, from: 1_500, to: Array(gateways[1...]), callback: receiver.url + "/ok")
         #expect(Set(ids).count == 3_000)
-        let (answer, answeredAt) = try await waited
+        let (answer, waitedFrom, answeredAt) = try await waited
         #expect(answer.json?["status"] as? String == "completed", "the long-poll on another gateway sees the result")
         if let completedAt = answer.json?["completed_at"] as? Double {
             // Woken by its periodic re-read (every second), not by the 60 s deadline; timestamps are whole
-            // seconds, and the machine is shared with the rest of the suite.
-            #expect(answeredAt - completedAt < 5, "soon after it was recorded, not at the deadline")
+            // seconds, and the machine is shared with the rest of the suite (CI's once took 11 s).
+            #expect(answeredAt - waitedFrom < 59, "answered before the wait's 60 s deadline")
+            #expect(answeredAt - completedAt < 20, "soon after it was recorded")
         }
 
         // Every request completes, whichever gateway took it; any gateway lists them all.
@@ -109,9 +110,11 @@ import Testing
     }
 
     /// What `body` returned, and when (seconds since 1970).
-    static func timed<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> (T, Double) {
+    /// `body`'s value, with when it began and when it ended (seconds since 1970).
+    static func timed<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> (T, began: Double, ended: Double) {
+        let began = Date().timeIntervalSince1970
         let value = try await body()
-        return (value, Date().timeIntervalSince1970)
+        return (value, began, Date().timeIntervalSince1970)
     }
 
     /// `preparing` batches whose lease names the process `pid`.
