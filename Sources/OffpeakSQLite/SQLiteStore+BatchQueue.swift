@@ -31,9 +31,38 @@ extension SQLiteStore {
     /// and adds them to the batch's counts, so that the batch is whole after every slice: if the
     /// process stops between two, the batch resumes (`claimStalledBatches`) with the rows it has.
     public func claimBatch(id: String, group: GroupKey, policy: FlushPolicy, now: Timestamp, lease: Lease) async throws -> BatchRecord? {
+        try await claimBatch(id: id, group: group, policy: policy, now: now, lease: lease, reporting: nil)
+    }
+
+    /// Reports the plan (the group's queued line sizes read from the queue's covering index, without
+    /// the writer, with the policy applied) and each slice as it commits.
+    public func claimBatch(
+        id: String, group: GroupKey, policy: FlushPolicy, now: Timestamp, lease: Lease,
+        progress: @escaping @Sendable (ClaimProgress) -> Void
+    ) async throws -> BatchRecord? {
+        try await claimBatch(id: id, group: group, policy: policy, now: now, lease: lease, reporting: progress)
+    }
+
+    private func claimBatch(
+        id: String, group: GroupKey, policy: FlushPolicy, now: Timestamp, lease: Lease,
+        reporting progress: (@Sendable (ClaimProgress) -> Void)?
+    ) async throws -> BatchRecord? {
         // The claim takes rows queued before it began; each slice applies the policy, so the
-        // group's rows need not be read ahead.
-        let last = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM deferred_requests") ?? 0 }
+        // group's rows need not be read ahead (unless the caller wants the plan).
+        let wantsPlan = progress != nil
+        let (last, plan) = try await pool.read { db -> (Int, (count: Int, bytes: Int)?) in
+            let last = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM deferred_requests") ?? 0
+            guard wantsPlan else { return (last, nil) }
+            let sizes = try Int.fetchAll(
+                db,
+                sql: """
+                    SELECT line_bytes FROM deferred_requests
+                    WHERE status = 'queued' AND upstream = ? AND endpoint = ? AND model = ? AND seq <= ? ORDER BY seq LIMIT ?
+                    """,
+                arguments: [group.upstream, group.endpoint, group.model, last, policy.maxRequests])
+            return (last, policy.take(lineSizes: sizes))
+        }
+        if let plan, plan.count > 0 { progress?(.planned(lines: plan.count, bytes: plan.bytes)) }
         var claimed = (count: 0, bytes: 0)
         while true {
             let before = claimed
@@ -80,6 +109,7 @@ extension SQLiteStore {
             }
             claimed.count += slice.count
             claimed.bytes += slice.bytes
+            if slice.count > 0 { progress?(.committed(lines: claimed.count, bytes: claimed.bytes)) }
             guard slice.more else { break }
         }
         guard claimed.count > 0 else { return nil }

@@ -10,6 +10,13 @@ public protocol BatchQueue: BatchLeases {
     /// one's attempts grow by one. Nil when nothing is queued. Concurrent claimers (other
     /// instances) never take the same request.
     func claimBatch(id: String, group: GroupKey, policy: FlushPolicy, now: Timestamp, lease: Lease) async throws -> BatchRecord?
+    /// `claimBatch`, telling `progress` how the file stands while the claim goes on: first what it
+    /// plans to take, then each run of lines as it becomes final, so that the file can be uploaded
+    /// while the rest is claimed (`EarlyUpload`). A store that claims in one step reports nothing.
+    func claimBatch(
+        id: String, group: GroupKey, policy: FlushPolicy, now: Timestamp, lease: Lease,
+        progress: @escaping @Sendable (ClaimProgress) -> Void
+    ) async throws -> BatchRecord?
     /// `preparing` batches nobody holds (their flusher stopped, died, or set them aside until a time
     /// now past), leased to the caller: at most `limit`, oldest first.
     func claimStalledBatches(now: Timestamp, lease: Lease, limit: Int) async throws -> [BatchRecord]
@@ -25,6 +32,25 @@ public protocol BatchQueue: BatchLeases {
     func setAside(batchID: String, holder: String, retryAt: Timestamp) async throws
     /// The batch never reached the provider: its requests go back to the queue, attempts refunded.
     func abandon(batchID: String, now: Timestamp) async throws
+}
+
+extension BatchQueue {
+    public func claimBatch(
+        id: String, group: GroupKey, policy: FlushPolicy, now: Timestamp, lease: Lease,
+        progress: @escaping @Sendable (ClaimProgress) -> Void
+    ) async throws -> BatchRecord? {
+        try await claimBatch(id: id, group: group, policy: policy, now: now, lease: lease)
+    }
+}
+
+/// How a claim in progress stands, as the store reports it to `claimBatch(…progress:)`.
+public enum ClaimProgress: Sendable, Equatable {
+    /// What the claim will take if the queue does not change meanwhile (no request cancelled,
+    /// requeued or claimed by another instance): the file's lines and bytes. Reported once,
+    /// before any row is marked.
+    case planned(lines: Int, bytes: Int)
+    /// The file's lines `1...lines` (`bytes` in all) are final: their rows are committed to the batch.
+    case committed(lines: Int, bytes: Int)
 }
 
 /// Leases on batches, shared by the flusher and the poller.

@@ -187,17 +187,28 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
     }
 
     /// Claims one file of the group's queue (within the policy's limits) and submits it.
+    /// The file is uploaded while it is claimed, where the store reports the claim's progress (`EarlyUpload`).
     private func flushFile(of key: GroupKey, trigger: String, now: Timestamp) async throws -> FileFlush {
-        guard let policy = upstreams.target(key.upstream)?.policy,
-            let batch = try await store.claimBatch(id: Identifier.batch(), group: key, policy: policy, now: now, lease: leases.fresh())
-        else { return .empty }
+        guard let target = upstreams.target(key.upstream) else { return .empty }
+        let id = Identifier.batch()
+        let early = EarlyUpload(batchID: id, store: store, provider: target.provider, logger: logger)
+        defer { early.cancel() }
+        let claimed: BatchRecord?
+        do {
+            claimed = try await store.claimBatch(id: id, group: key, policy: target.policy, now: now, lease: leases.fresh(), progress: early.report)
+        } catch {
+            early.claimEnded(nil)
+            throw error
+        }
+        early.claimEnded(claimed)
+        guard let batch = claimed else { return .empty }
         logger.info(
             "flushing group",
             metadata: [
                 "batch": "\(batch.id)", "model": "\(batch.model)", "requests": "\(batch.requestCount)",
                 "bytes": "\(batch.fileBytes)", "trigger": "\(trigger)",
             ])
-        guard await submit(batch, recovering: false) else {
+        guard await submit(batch, recovering: false, early: early) else {
             holdBack(key, now: now)
             return .heldBack
         }
@@ -221,11 +232,11 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
     /// upload failed and the requests went back to the queue. The batch's lease is renewed
     /// meanwhile; if it is lost, the work stops and the new holder goes on.
     @discardableResult
-    func submit(_ batch: BatchRecord, recovering: Bool) async -> Bool {
-        await leases.whileHolding(batch.id) { await self.submitHeld(batch, recovering: recovering) } ?? true
+    func submit(_ batch: BatchRecord, recovering: Bool, early: EarlyUpload? = nil) async -> Bool {
+        await leases.whileHolding(batch.id) { await self.submitHeld(batch, recovering: recovering, early: early) } ?? true
     }
 
-    private func submitHeld(_ batch: BatchRecord, recovering: Bool) async -> Bool {
+    private func submitHeld(_ batch: BatchRecord, recovering: Bool, early: EarlyUpload?) async -> Bool {
         var metadata: Logger.Metadata = ["batch": "\(batch.id)", "model": "\(batch.model)", "upstream_name": "\(batch.upstream)"]
         guard let target = upstreams.target(batch.upstream) else {
             // Its upstream was taken out of the configuration: the batch waits (nothing is lost) until it is back.
@@ -242,7 +253,12 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
                 case .lookUpstream:
                     action = machine.lookedUp(try await findUpstream(batch, provider))
                 case .upload:
-                    let fileID = try await upload(batch, provider)
+                    let fileID: String
+                    if let uploaded = await early?.fileID(for: batch) {
+                        fileID = uploaded
+                    } else {
+                        fileID = try await upload(batch, provider)
+                    }
                     metadata["input_file"] = "\(fileID)"
                     action = machine.uploaded(fileID: fileID)
                 case .recordUpload(let fileID):

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import OffpeakCore
+import Synchronization
 import Testing
 
 /// Every store operation, run against SQLite and PostgreSQL alike: the workers see only the
@@ -130,7 +131,7 @@ import Testing
 
     /// SQLite claims in slices of 2,000 rows: a claim of several slices numbers its lines densely
     /// in queue order, stops where the policy's byte limit falls inside a slice, and the batch's
-    /// counts are its file's.
+    /// counts are its file's. It reports its plan and each slice as it commits.
     @Test(arguments: StoreKind.available)
     func aClaimOfSeveralSlicesIsOneDenseFileInQueueOrder(kind: StoreKind) async throws {
         try await StoreHarness.with(kind) { stores in
@@ -151,10 +152,23 @@ import Testing
             let size = { (id: String) in BatchLine.size(id: id, endpoint: Self.group.endpoint, bodyBytes: 21) }
             let bytesOfFirst3100 = queued.prefix(3_100).map(size).reduce(0, +)
 
+            let reported = Mutex<[ClaimProgress]>([])
             let first = try #require(
                 try await store.claimBatch(
                     id: "bat_1", group: Self.group, policy: FlushPolicy(maxRequests: 4_500, maxBytes: bytesOfFirst3100), now: 2000,
-                    lease: Self.lease))
+                    lease: Self.lease, progress: { progress in reported.withLock { $0.append(progress) } }))
+            if kind == .sqlite {
+                // What the flusher's early upload goes by: the file's size before any row is marked,
+                // then each slice's lines once they are final.
+                #expect(
+                    reported.withLock { $0 } == [
+                        .planned(lines: 3_100, bytes: bytesOfFirst3100),
+                        .committed(lines: 2_000, bytes: queued.prefix(2_000).map(size).reduce(0, +)),
+                        .committed(lines: 3_100, bytes: bytesOfFirst3100),
+                    ])
+            } else {
+                #expect(reported.withLock { $0 }.isEmpty, "claimed in one step: nothing to report before it ends")
+            }
             let second = try #require(
                 try await store.claimBatch(id: "bat_2", group: Self.group, policy: FlushPolicy(maxRequests: 1_500), now: 2001, lease: Self.lease))
             for (batch, expected) in [(first, Array(queued.prefix(3_100))), (second, Array(queued.dropFirst(3_100).prefix(1_500)))] {
