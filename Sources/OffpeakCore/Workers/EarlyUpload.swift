@@ -101,7 +101,8 @@ private actor ClaimedFile {
         while true {
             if let ended, ended != plan {
                 throw EarlyUpload.Superseded(
-                    description: "the claim took \(ended.lines) lines (\(ended.bytes) bytes), not the \(plan.lines) (\(plan.bytes)) planned")
+                    description:
+                        "the claim took \(ended.lines) lines (\(ended.bytes) bytes), not the \(plan.lines) (\(plan.bytes)) planned")
             }
             let final = min(committed, plan.lines)
             if after < final {

@@ -195,7 +195,8 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
         defer { early.cancel() }
         let claimed: BatchRecord?
         do {
-            claimed = try await store.claimBatch(id: id, group: key, policy: target.policy, now: now, lease: leases.fresh(), progress: early.report)
+            claimed = try await store.claimBatch(
+                id: id, group: key, policy: target.policy, now: now, lease: leases.fresh(), progress: early.report)
         } catch {
             early.claimEnded(nil)
             throw error

@@ -114,7 +114,8 @@ import Testing
                 let expected = try await Self.wholeFile(store, batchID: try #require(live.first?.id))
                 // Compared whole (a failed comparison of two 400 KB arrays would be diffed element by element).
                 let same = content.body == expected
-                #expect(same, "the provider's file (\(content.status), \(content.body.count) bytes) is the batch's (\(expected.count) bytes)")
+                #expect(
+                    same, "the provider's file (\(content.status), \(content.body.count) bytes) is the batch's (\(expected.count) bytes)")
                 let stats = try await TestHTTP.get(upstream.replacingOccurrences(of: "/v1", with: "/sim/stats"))
                 #expect(stats.json?["files"] as? Int == 1, "a file cut short never reaches the provider")
             }
@@ -137,7 +138,9 @@ final class ReadingProvider: BatchProvider {
     var sentLines: Int { state.withLock { $0.lines } }
     var outcome: String? { state.withLock { $0.outcome } }
 
-    func uploadBatchFile(filename: String, size: Int, makeReader: @escaping @Sendable () -> ChunkReader) async throws(ProviderError) -> String {
+    func uploadBatchFile(
+        filename: String, size: Int, makeReader: @escaping @Sendable () -> ChunkReader
+    ) async throws(ProviderError) -> String {
         calls.withLock { $0 += 1 }
         let next = makeReader()
         do {
@@ -176,7 +179,9 @@ final class CountingProvider: BatchProvider {
         self.inner = inner
     }
 
-    func uploadBatchFile(filename: String, size: Int, makeReader: @escaping @Sendable () -> ChunkReader) async throws(ProviderError) -> String {
+    func uploadBatchFile(
+        filename: String, size: Int, makeReader: @escaping @Sendable () -> ChunkReader
+    ) async throws(ProviderError) -> String {
         do {
             let id = try await inner.uploadBatchFile(filename: filename, size: size, makeReader: makeReader)
             uploads.withLock { $0.append(true) }
