@@ -65,7 +65,9 @@ final class EarlyUpload: Sendable {
     }
 
     /// The provider's id for the batch's file, if the early upload sent exactly that file; nil if
-    /// the file must be uploaded now. Waits for the early upload to end.
+    /// the file must be uploaded now. Waits for the early upload to end. The reader already fails
+    /// on a file other than the plan; the counts are compared again for a provider that takes the
+    /// file without reading it (Anthropic's inline batches read it at creation).
     func fileID(for batch: BatchRecord) async -> String? {
         let uploaded = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
         guard let uploaded, uploaded.lines == batch.requestCount, uploaded.bytes == batch.fileBytes else { return nil }
@@ -106,7 +108,8 @@ private actor ClaimedFile {
             }
             let final = min(committed, plan.lines)
             if after < final {
-                guard let chunk = try await store.batchFile(batchID: batchID, after: after, limit: min(512, final - after)) else {
+                let limit = min(LineCursor.chunkLines, final - after)
+                guard let chunk = try await store.batchFile(batchID: batchID, after: after, limit: limit) else {
                     throw EarlyUpload.Superseded(description: "line \(after + 1) was committed but could not be read")
                 }
                 after = chunk.lastLine

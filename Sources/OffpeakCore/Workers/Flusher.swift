@@ -352,6 +352,9 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
 /// Reads a batch's file from the store a chunk at a time, as the store renders it.
 /// Pulled by one upload stream, one chunk after another.
 actor LineCursor {
+    /// Lines read from the store per chunk of an upload (some 600 KB of a typical file).
+    static let chunkLines = 512
+
     private let store: any BatchQueue
     private let batchID: String
     private var after = 0
@@ -362,7 +365,7 @@ actor LineCursor {
     }
 
     func next() async throws -> ByteBuffer? {
-        guard let chunk = try await store.batchFile(batchID: batchID, after: after, limit: 512) else { return nil }
+        guard let chunk = try await store.batchFile(batchID: batchID, after: after, limit: Self.chunkLines) else { return nil }
         after = chunk.lastLine
         return chunk.bytes
     }
