@@ -175,7 +175,13 @@ enum PostgresMigrations {
             ]),
         Migration(
             version: 10, name: "retention",
-            statements: ["ALTER TABLE deferred_requests ADD COLUMN purged_at DOUBLE PRECISION", PostgresQuery(unsafeSQL: PurgeSQL.index)]),
+            statements: [
+                "ALTER TABLE deferred_requests ADD COLUMN purged_at DOUBLE PRECISION",
+                """
+                CREATE INDEX deferred_purgeable ON deferred_requests (completed_at)
+                WHERE purged_at IS NULL AND status IN ('completed', 'failed', 'cancelled')
+                """,
+            ]),
     ]
 
     /// Brings the schema up to date; returns the versions it applied.
