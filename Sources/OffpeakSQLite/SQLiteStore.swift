@@ -196,6 +196,8 @@ let insertRequest = """
 /// write transaction, which holds the row between the two statements.
 final class Finishing {
     private let condition: String
+    private var found: Statement?
+    private var keepBody: Statement?
     private var updates: [Int: Statement] = [:]
 
     /// `condition` is the guard's SQL, its arguments given to `apply`.
@@ -209,7 +211,9 @@ final class Finishing {
         _ finish: RequestFinish, id: String, now: Timestamp, guardArguments: [DatabaseValue], ledger: inout [UsageRecord],
         in db: Database
     ) throws -> Bool {
-        let found = try db.cachedStatement(sql: "SELECT seq, owner, upstream, model, endpoint FROM deferred_requests WHERE \(condition)")
+        // Each statement is looked up once per instance (a settle's chunk), not once per row.
+        let found = try found ?? db.cachedStatement(sql: "SELECT seq, owner, upstream, model, endpoint FROM deferred_requests WHERE \(condition)")
+        self.found = found
         try found.bind(guardArguments)
         // By position, in the order of the list: GRDB finds a column by name by lowercasing each
         // name before it, which showed on the settle's profile.
@@ -231,8 +235,10 @@ final class Finishing {
         try update.bind(values)
         try update.execute()
         if let body = finish.response?.body {
-            try db.cachedStatement(sql: "INSERT OR REPLACE INTO response_bodies (seq, body) VALUES (?, ?)")
-                .execute(arguments: [seq, Data(body)])
+            let keepBody = try keepBody ?? db.cachedStatement(sql: "INSERT OR REPLACE INTO response_bodies (seq, body) VALUES (?, ?)")
+            self.keepBody = keepBody
+            try keepBody.bind([seq.databaseValue, Data(body).databaseValue])
+            try keepBody.execute()
         }
         if let record = UsageRecord(
             requestID: id, owner: row[1], upstream: row[2], model: row[3], endpoint: row[4], finish: finish, now: now)
