@@ -212,7 +212,8 @@ final class Finishing {
         in db: Database
     ) throws -> Bool {
         // Each statement is looked up once per instance (a settle's chunk), not once per row.
-        let found = try found ?? db.cachedStatement(sql: "SELECT seq, owner, upstream, model, endpoint FROM deferred_requests WHERE \(condition)")
+        let found =
+            try found ?? db.cachedStatement(sql: "SELECT seq, owner, upstream, model, endpoint FROM deferred_requests WHERE \(condition)")
         self.found = found
         try found.bind(guardArguments)
         // By position, in the order of the list: GRDB finds a column by name by lowercasing each
