@@ -27,9 +27,13 @@ import Testing
 
     func waitDelivery(_ cluster: Cluster, _ id: String, status: String) async throws -> [String: Any] {
         var last: [String: Any] = [:]
-        try await eventually("delivery of \(id) to be \(status)") {
-            last = try await delivery(cluster, id)
-            return last["status"] as? String == status
+        do {
+            try await eventually("delivery of \(id) to be \(status)") {
+                last = try await delivery(cluster, id)
+                return last["status"] as? String == status
+            }
+        } catch let timeout as Timeout {
+            throw Timeout(description: "\(timeout.description); last seen: \(last)")
         }
         return last
     }
@@ -137,7 +141,9 @@ import Testing
         let port = first.process.port
         first.process.kill()
         var settings = Self.settings
-        settings["OFFPEAK_WEBHOOK_RETRY_DELAYS"] = "0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5"
+        // Retries every half second for four minutes: the schedule must outlast the outage however slow
+        // the machine is (twenty of them, ten seconds, ran out on a loaded CI machine before the restart).
+        settings["OFFPEAK_WEBHOOK_RETRY_DELAYS"] = Array(repeating: "0.5", count: 480).joined(separator: ",")
         let cluster = try await Cluster(name: "webhook-restart", gateway: settings)
         var ids: [String] = []
         for index in 0..<20 { ids.append(try await send(cluster, "survive \(index)", callback: "http://127.0.0.1:\(port)/ok")) }
