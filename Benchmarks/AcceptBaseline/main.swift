@@ -47,9 +47,11 @@ let path =
     ? arguments[3] : FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-accept-baseline.sqlite").path
 var config = Configuration()
 config.journalMode = .wal
-config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous=FULL") }
 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
 let dbq = try DatabaseQueue(path: path, configuration: config)
+// After the queue is made: GRDB's WAL set-up lowers `synchronous` to NORMAL once `prepareDatabase`
+// has run, and a commit would then reach the disk only at a checkpoint.
+try dbq.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous=FULL") }
 try await dbq.write { try $0.execute(sql: "CREATE TABLE req(id TEXT PRIMARY KEY, body BLOB)") }
 let gc = GroupCommit(db: dbq)
 let router = Router()

@@ -28,12 +28,16 @@ public struct SQLiteStore: DeferredStore {
         var configuration = Configuration()
         let wake = SQLiteCheckpointer.Wake()
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
             // The log is copied back by `SQLiteCheckpointer`, which the writer's commits wake.
             if !db.configuration.readonly { wake.hook(db) }
         }
         configuration.busyMode = .timeout(10)
         let pool = try DatabasePool(path: path, configuration: configuration)
+        // Set here, not in `prepareDatabase`: once it has put the file in WAL mode, GRDB sets
+        // `synchronous = NORMAL` on the pool's writer, after `prepareDatabase` has run, and a commit
+        // then reaches the disk only at the next checkpoint. The writer is this connection for the
+        // pool's life; readers write nothing.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         self.pool = pool
         checkpointer = try SQLiteCheckpointer(path: path, wake: wake)
         // All or nothing: any failure rolls the group back and fails every request in it (after a

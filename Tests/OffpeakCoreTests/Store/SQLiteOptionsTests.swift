@@ -18,4 +18,20 @@ import Testing
         // Memory statistics are off: SQLite no longer counts what it allocates.
         #expect(sqlite3_memory_used() == 0)
     }
+
+    /// A commit is on the disk before the caller hears of it: the writer syncs the log at each
+    /// commit (`synchronous = FULL`, 2), which GRDB's WAL set-up would otherwise lower to NORMAL (1),
+    /// and the checkpointer's own connection does the same.
+    @Test func everyCommitIsSynced() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-sync-\(UUID().uuidString).sqlite").path
+        defer {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
+        let store = try SQLiteStore(path: path)
+        try await store.migrate()
+        let writer = try await store.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(writer == 2)
+        let journal = try await store.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        #expect(journal == "wal")
+    }
 }
