@@ -10,7 +10,7 @@ struct BenchCommand: AsyncParsableCommand {
     )
 
     @Option(help: "Runs of each stage; the table shows medians.") var runs = 3
-    @Option(help: "Seconds of load per accept run.") var seconds = 10
+    @Option(help: "Seconds of load per accept run (long enough that a 50,000-request file is flushed mid-run).") var seconds = 15
     @Option(help: "Where to write the table as Markdown.") var output = "docs/benchmarks.md"
     @Option(parsing: .upToNextOption, help: "Stages to run: accept passthrough flush webhooks memory usage.")
     var stages: [String] = ["accept", "passthrough", "flush", "webhooks", "memory", "usage"]
