@@ -20,8 +20,7 @@ import Testing
     }
 
     /// A commit is on the disk before the caller hears of it: the writer syncs the log at each
-    /// commit (`synchronous = FULL`, 2), which GRDB's WAL set-up would otherwise lower to NORMAL (1),
-    /// and the checkpointer's own connection does the same.
+    /// commit (`synchronous = FULL`, 2), which GRDB's WAL set-up would otherwise lower to NORMAL (1).
     @Test func everyCommitIsSynced() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-sync-\(UUID().uuidString).sqlite").path
         defer {
