@@ -13,8 +13,16 @@ split stage's figure.
   one-row   a design with one appended row per request: its result (status, tokens, cost, body)
             in a results table, the request's status updated by seq, the totals rolled up from the
             chunk's results; no response-body row and no usage record.
+  file-bodies
+            today's rows less the response-body rows: the chunk's answers appended to a file beside
+            the database and synced before the transaction commits (a row would name its answer's
+            offset), so that they are written once instead of to SQLite's log and again at the
+            checkpoint.
+  file-bodies-no-records
+            file-bodies with no usage record either: the totals rolled up from the requests' own
+            rows (which already hold each one's tokens and cost).
 
-usage: Benchmarks/SettleReplay/replay.py [--offpeak .build/release/offpeak] [current|one-row ...]
+usage: Benchmarks/SettleReplay/replay.py [--offpeak .build/release/offpeak] [variant ...]
 Set GLIBC_TUNABLES=glibc.malloc.trim_threshold=268435456: without it, glibc gives the top of
 Python's heap back and takes it again for each of SQLite's temporary tables (Benchmarks/notes.md).
 """
@@ -111,6 +119,46 @@ def settle_one_row(db, chunk, now):
         db.execute(roll_up(table, column, seconds, RECORD_SUMS, "results WHERE seq BETWEEN ? AND ?"), (first, seq))
 
 
+def settle_file_bodies(db, chunk, now, records=True):
+    """`current` with the answers in `ANSWERS_FILE` rather than in `response_bodies`."""
+    before = db.execute("SELECT COALESCE(MAX(seq), 0) FROM usage_records").fetchone()[0]
+    first = None
+    for id in chunk:
+        seq, owner, upstream, model, endpoint = db.execute(
+            "SELECT seq, owner, upstream, model, endpoint FROM deferred_requests "
+            "WHERE id = ? AND batch_id = ? AND status = 'submitted'", (id, "bat_1")).fetchone()
+        first = first or seq
+        db.execute("""UPDATE deferred_requests SET status = ?, completed_at = ?, response_status = ?,
+                response_request_id = ?, prompt_tokens = ?, completion_tokens = ?, cached_tokens = ?, reasoning_tokens = ?,
+                cost_lane = ?, cost_currency = ?, cost_priced = ?, cost_billed = ?, cost_list = ?, served_by = ?
+            WHERE seq = ?""",
+                   ("completed", now, 200, "req_1", 20, 80, None, None, "batch", "USD", 1, 1_000_000, 2_000_000, "batch", seq))
+        if records:
+            db.execute("""INSERT INTO usage_records (request_id, lane, owner, upstream, model, endpoint, ended_at, completed,
+                    prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, currency, priced, billed_picos, list_picos)
+                VALUES (?, 'batch', ?, ?, ?, ?, ?, 1, 20, 80, NULL, NULL, 'USD', 1, 1000000, 2000000)
+                ON CONFLICT (request_id, lane) DO NOTHING""", (id, owner, upstream, model, endpoint, int(now)))
+    os.write(ANSWERS_FILE[0], ANSWER * len(chunk))
+    os.fdatasync(ANSWERS_FILE[0])
+    for table, column, seconds in BUCKETS:
+        if records:
+            db.execute(roll_up(table, column, seconds, RECORD_SUMS, "usage_records WHERE seq > ?"), (before,))
+        else:
+            db.execute(roll_up(table, column, seconds, ROW_SUMS, f"({ROW_AS_RECORD} WHERE seq BETWEEN ? AND ?)"), (first, seq))
+
+
+# A request's own row read as its usage record.
+ROW_AS_RECORD = """SELECT completed_at AS ended_at, owner, upstream, model, cost_lane AS lane, cost_currency AS currency,
+    status = 'completed' AS completed, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens,
+    cost_priced AS priced, cost_billed AS billed_picos, cost_list AS list_picos FROM deferred_requests"""
+ROW_SUMS = RECORD_SUMS
+ANSWERS_FILE = []
+VARIANTS = {
+    "current": settle_current, "one-row": settle_one_row, "file-bodies": settle_file_bodies,
+    "file-bodies-no-records": lambda db, chunk, now: settle_file_bodies(db, chunk, now, records=False),
+}
+
+
 def run(offpeak, variant):
     with tempfile.TemporaryDirectory() as folder:
         db, ids = prepare(offpeak, os.path.join(folder, "replay.sqlite"))
@@ -120,7 +168,8 @@ def run(offpeak, variant):
                 completed INTEGER NOT NULL, response_status INTEGER, response_request_id TEXT, prompt_tokens INTEGER,
                 completion_tokens INTEGER, cached_tokens INTEGER, reasoning_tokens INTEGER, currency TEXT NOT NULL,
                 priced INTEGER NOT NULL, billed_picos INTEGER, list_picos INTEGER, body BLOB)""")
-        settle = settle_one_row if variant == "one-row" else settle_current
+        settle = VARIANTS[variant]
+        ANSWERS_FILE[:] = [os.open(os.path.join(folder, "answers"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)]
         now = START + 3600
         start = time.perf_counter()
         for first in range(0, REQUESTS, CHUNK):
@@ -136,7 +185,9 @@ def run(offpeak, variant):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--offpeak", default=".build/release/offpeak")
-    parser.add_argument("variants", nargs="*", default=["current", "one-row"])
+    parser.add_argument("variants", nargs="*", metavar="variant", help=", ".join(VARIANTS))
     arguments = parser.parse_args()
-    for variant in arguments.variants:
+    for variant in arguments.variants or VARIANTS:
+        if variant not in VARIANTS:
+            parser.error(f"unknown variant {variant!r}")
         run(arguments.offpeak, variant)
