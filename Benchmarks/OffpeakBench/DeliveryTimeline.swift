@@ -50,7 +50,7 @@ final class DeliveryTimeline: Sendable {
             for slot in 0..<64 {
                 group.addTask {
                     for _ in stride(from: slot, to: count, by: 64) {
-                        _ = await sender.send(url: url, headers: [("Content-Type", "application/json")], body: body, timeout: 15)
+                        _ = await sender.send(url: url, addresses: [], headers: [("Content-Type", "application/json")], body: body, timeout: 15)
                     }
                 }
             }
@@ -101,7 +101,7 @@ struct TimedSender: WebhookSender {
     let base: any WebhookSender
     let timeline: DeliveryTimeline
 
-    func send(url: String, headers: [(String, String)], body: [UInt8], timeout: Double) async -> WebhookAttempt {
-        await timeline.measure("send") { await base.send(url: url, headers: headers, body: body, timeout: timeout) }
+    func send(url: String, addresses: [IPAddress], headers: [(String, String)], body: [UInt8], timeout: Double) async -> WebhookAttempt {
+        await timeline.measure("send") { await base.send(url: url, addresses: addresses, headers: headers, body: body, timeout: timeout) }
     }
 }

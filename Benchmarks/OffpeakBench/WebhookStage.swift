@@ -107,7 +107,7 @@ enum WebhookStage {
 
 /// A sender that answers 204 at once (`OFFPEAK_BENCH_TIMELINE=nosend`): the delivery's cost less the send.
 struct AnsweringSender: WebhookSender {
-    func send(url: String, headers: [(String, String)], body: [UInt8], timeout: Double) async -> WebhookAttempt {
+    func send(url: String, addresses: [IPAddress], headers: [(String, String)], body: [UInt8], timeout: Double) async -> WebhookAttempt {
         .answered(status: 204, retryAfter: nil)
     }
 }

@@ -12,15 +12,20 @@ public struct HTTPWebhookSender: WebhookSender {
         self.client = client
     }
 
-    public func send(url: String, headers: [(String, String)], body: [UInt8], timeout: Double) async -> WebhookAttempt {
+    public func send(url: String, addresses: [IPAddress], headers: [(String, String)], body: [UInt8], timeout: Double) async
+        -> WebhookAttempt
+    {
         guard let target = HTTP1Client.Target(url: url) else { return .failed("request failed: unsupported URL") }
+        let pinned = addresses.compactMap { try? SocketAddress(packedIPAddress: ByteBuffer(bytes: $0.bytes), port: target.port) }
+        guard pinned.count == addresses.count else { return .failed("request failed: unusable address") }
         var fields = HTTPHeaders()
         fields.reserveCapacity(headers.count)
         for (name, value) in headers { fields.add(name: name, value: value) }
         // Deliveries are at least once (the receiver deduplicates by the event's id), so a call
         // lost with a pooled connection is sent again at once rather than at the next retry.
         let request = HTTP1Client.Request(
-            target: target, method: .POST, headers: fields, body: .bytes(ByteBuffer(bytes: body)), idempotent: true)
+            target: target, method: .POST, headers: fields, body: .bytes(ByteBuffer(bytes: body)), idempotent: true,
+            addresses: pinned)
         do {
             let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
             // Read (and drop) a bounded answer so that the connection can be reused.

@@ -16,8 +16,23 @@ public struct CallbackURLPolicy: Sendable {
         public let description: String
     }
 
+    /// A callback URL that passed, and the addresses its host was checked against.
+    public struct Vetted: Sendable {
+        public let url: URL
+        /// What the host resolved to and was found public: a delivery connects to one of these and
+        /// does not look the name up again, so that the name cannot point elsewhere between the
+        /// check and the connection (DNS rebinding). Empty when no look-up was made: private
+        /// targets are allowed, or the host is an address itself.
+        public let addresses: [IPAddress]
+    }
+
     /// Checks a URL's form, then its addresses; returns the URL as given.
     public func check(_ text: String) async throws(Refusal) -> URL {
+        try await vet(text).url
+    }
+
+    /// Checks a URL's form, then its addresses; returns the URL and the addresses checked.
+    public func vet(_ text: String) async throws(Refusal) -> Vetted {
         guard text.count <= 2048, let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
             scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
             let url = components.url
@@ -27,11 +42,11 @@ public struct CallbackURLPolicy: Sendable {
         guard components.user == nil, components.password == nil else {
             throw Refusal(description: "Offpeak-Callback-Url must not carry credentials")
         }
-        if allowPrivate { return url }
+        if allowPrivate { return Vetted(url: url, addresses: []) }
         let bareHost = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
         if let address = IPAddress(bareHost) {
             guard address.isPublic else { throw Refusal(description: "Offpeak-Callback-Url points to a private or loopback address") }
-            return url
+            return Vetted(url: url, addresses: [])
         }
         let lowered = bareHost.lowercased()
         if lowered == "localhost" || lowered.hasSuffix(".localhost") || lowered.hasSuffix(".internal") || lowered.hasSuffix(".local") {
@@ -42,7 +57,7 @@ public struct CallbackURLPolicy: Sendable {
         guard addresses.allSatisfy(\.isPublic) else {
             throw Refusal(description: "Offpeak-Callback-Url resolves to a private or loopback address")
         }
-        return url
+        return Vetted(url: url, addresses: addresses)
     }
 }
 
@@ -93,6 +108,13 @@ public struct SystemHostResolver: HostResolver {
 public enum IPAddress: Sendable, Equatable {
     case v4([UInt8])
     case v6([UInt8])
+
+    /// The address in network order: 4 bytes, or 16.
+    public var bytes: [UInt8] {
+        switch self {
+        case .v4(let bytes), .v6(let bytes): bytes
+        }
+    }
 
     public init?(_ text: String) {
         var v4 = in_addr()

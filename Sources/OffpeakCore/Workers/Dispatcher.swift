@@ -117,13 +117,14 @@ public final class Dispatcher<Clock: WorkerClock>: Service {
         guard let url = request.callbackURL else { return }
         let result: WebhookAttempt
         do {
-            // Checked again at delivery time: the name may resolve elsewhere now than at intake.
-            _ = try await configuration.callbacks.check(url)
+            // Checked again at delivery time: the name may resolve elsewhere now than at intake. The
+            // attempt then goes to the addresses checked, not to a fresh look-up of the name.
+            let target = try await configuration.callbacks.vet(url)
             let body = WebhookEvent.body(for: request)
             var headers = try await signer.value().headers(id: WebhookEvent.id(for: request), timestamp: Int(clock.now()), body: body)
             headers.append(("Content-Type", "application/json"))
             headers.append(("User-Agent", "offpeak-webhooks"))
-            result = await sender.send(url: url, headers: headers, body: body, timeout: configuration.timeout)
+            result = await sender.send(url: url, addresses: target.addresses, headers: headers, body: body, timeout: configuration.timeout)
         } catch {
             result = .failed("not sent: \(error)")
         }

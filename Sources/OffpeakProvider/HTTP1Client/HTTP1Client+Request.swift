@@ -87,8 +87,17 @@ extension HTTP1Client {
         /// methods HTTP defines so, and for a request with an `Idempotency-Key`; a caller whose
         /// receiver deduplicates (a webhook's event id) may say so.
         public var idempotent: Bool
+        /// When not empty, the only addresses the request may be sent to, tried in order: the
+        /// caller has vetted them (a webhook's host, resolved and checked at this attempt), so the
+        /// host's name is not looked up again, and a pooled connection is taken only if it is to
+        /// one of them. `Host` and TLS (its server name and the certificate's check) keep the name.
+        public var addresses: [SocketAddress]
 
-        public init(target: Target, method: HTTPMethod = .GET, headers: HTTPHeaders = [:], body: Body = .none, idempotent: Bool? = nil) {
+        public init(
+            target: Target, method: HTTPMethod = .GET, headers: HTTPHeaders = [:], body: Body = .none, idempotent: Bool? = nil,
+            addresses: [SocketAddress] = []
+        ) {
+            self.addresses = addresses
             self.target = target
             self.method = method
             self.headers = headers

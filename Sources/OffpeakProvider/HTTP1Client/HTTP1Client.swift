@@ -53,14 +53,14 @@ public final class HTTP1Client: Sendable {
     public func execute(_ request: Request, timeout: TimeAmount) async throws -> Response {
         guard !pool.isShutDown else { throw Failure.shutDown }
         let deadline = NIODeadline.now() + timeout
-        if let pooled = pool.take(request.target.key) {
+        if let pooled = pool.take(request.target.key, to: request.addresses) {
             do {
                 return try await send(request, on: pooled, deadline: deadline)
             } catch let lost as Unanswered {
                 guard request.body.replayable, !lost.requestSent || request.idempotent else { throw lost.failure }
             }
         }
-        let connection = try await connect(request.target, deadline: deadline)
+        let connection = try await connect(request.target, addresses: request.addresses, deadline: deadline)
         do {
             return try await send(request, on: connection, deadline: deadline)
         } catch let lost as Unanswered {
@@ -117,7 +117,22 @@ public final class HTTP1Client: Sendable {
         return Response(status: answer.head.status, headers: answer.head.headers, body: answer.body)
     }
 
-    private func connect(_ target: Target, deadline: NIODeadline) async throws -> HTTP1ExchangeHandler {
+    /// A new connection to `target`: to the first of `addresses` that takes it, when there are any;
+    /// otherwise to the host, looked up.
+    private func connect(_ target: Target, addresses: [SocketAddress], deadline: NIODeadline) async throws -> HTTP1ExchangeHandler {
+        guard !addresses.isEmpty else { return try await connect(target, at: nil, deadline: deadline) }
+        var failure = Failure.connectFailed
+        for address in addresses {
+            do {
+                return try await connect(target, at: address, deadline: deadline)
+            } catch let refused as Failure where refused == .connectFailed || refused == .connectTimeout {
+                failure = refused
+            }
+        }
+        throw failure
+    }
+
+    private func connect(_ target: Target, at address: SocketAddress?, deadline: NIODeadline) async throws -> HTTP1ExchangeHandler {
         let tls = target.secure ? try makeSSLContext() : nil
         let handler = HTTP1ExchangeHandler(key: target.key, pool: pool)
         let serverName = target.hostIsAddress ? nil : target.host
@@ -142,7 +157,11 @@ public final class HTTP1Client: Sendable {
             }
         let channel: any Channel
         do {
-            channel = try await bootstrap.connect(host: target.host, port: target.port).get()
+            if let address {
+                channel = try await bootstrap.connect(to: address).get()
+            } else {
+                channel = try await bootstrap.connect(host: target.host, port: target.port).get()
+            }
         } catch ChannelError.connectTimeout {
             let failure = left < configuration.connectTimeout ? Failure.timedOut : Failure.connectTimeout
             handshake?.fail(failure)

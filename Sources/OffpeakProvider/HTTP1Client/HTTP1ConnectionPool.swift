@@ -18,14 +18,27 @@ final class HTTP1ConnectionPool: Sendable {
         self.maxIdlePerKey = maxIdlePerKey
     }
 
-    /// An idle, open connection to `key`, taken out of the pool; nil when there is none.
-    func take(_ key: HTTP1Client.PoolKey) -> HTTP1ExchangeHandler? {
+    /// An idle, open connection to `key`, taken out of the pool; nil when there is none. With
+    /// `addresses`, only a connection to one of them is taken (the others stay for other requests).
+    func take(_ key: HTTP1Client.PoolKey, to addresses: [SocketAddress] = []) -> HTTP1ExchangeHandler? {
         let now = NIODeadline.now()
         var stale: [HTTP1ExchangeHandler] = []
         let found = idle.withLockedValue { idle -> HTTP1ExchangeHandler? in
-            while let last = idle.connections[key]?.popLast() {
-                if now - last.since < idleTimeout, last.handler.channel?.isActive == true { return last.handler }
-                stale.append(last.handler)
+            guard !addresses.isEmpty else {
+                while let last = idle.connections[key]?.popLast() {
+                    if now - last.since < idleTimeout, last.handler.channel?.isActive == true { return last.handler }
+                    stale.append(last.handler)
+                }
+                return nil
+            }
+            // The most recently used first, as above, passing over connections to other addresses.
+            for index in (idle.connections[key]?.indices ?? 0..<0).reversed() {
+                let candidate = idle.connections[key]![index]
+                if now - candidate.since >= idleTimeout || candidate.handler.channel?.isActive != true {
+                    stale.append(idle.connections[key]!.remove(at: index).handler)
+                } else if let remote = candidate.handler.channel?.remoteAddress, addresses.contains(remote) {
+                    return idle.connections[key]!.remove(at: index).handler
+                }
             }
             return nil
         }

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import OffpeakCore
 import OffpeakProvider
 import OffpeakTestSupport
 import Synchronization
@@ -165,6 +166,55 @@ import Testing
         defer { client.shutdown() }
         await #expect(throws: HTTP1Client.Failure.connectFailed) {
             _ = try await client.execute(try Self.request("http://127.0.0.1:\(port)/"), timeout: Self.patience)
+        }
+    }
+
+    /// A request given addresses goes to them, never to the host's name looked up (the names here
+    /// are under `.invalid`, which never resolves), and takes a pooled connection only if it is to
+    /// one of them. The server listens on 127.0.0.1 alone, so 127.0.0.2 refuses.
+    @Test func aRequestGivenAddressesGoesThereAndNowhereElse() async throws {
+        let client = HTTP1Client()
+        defer { client.shutdown() }
+        try await HTTP1TestServer.with { base in
+            let port = try #require(HTTP1Client.Target(url: base)).port
+            let served = try SocketAddress(ipAddress: "127.0.0.1", port: port)
+            let refused = try SocketAddress(ipAddress: "127.0.0.2", port: port)
+            func call(_ path: String, _ addresses: [SocketAddress]) async throws -> String {
+                var request = try Self.request("http://hooks.offpeak.invalid:\(port)\(path)")
+                request.addresses = addresses
+                return try await Self.text(try await client.execute(request, timeout: Self.patience))
+            }
+            #expect(try await call("/host", [served]) == "hooks.offpeak.invalid:\(port)", "the name is kept for Host")
+            let peer = try await call("/peer", [served])
+            #expect(try await call("/peer", [served]) == peer, "a pooled connection to an address given is reused")
+            await #expect(throws: HTTP1Client.Failure.connectFailed, "a pooled connection to another address is not taken") {
+                try await call("/peer", [refused])
+            }
+            #expect(try await call("/peer", [refused, served]) == peer, "the pooled connection is to one of these")
+        }
+        try await HTTP1TestServer.with { base in
+            // A new connection: each address in turn until one takes it.
+            let port = try #require(HTTP1Client.Target(url: base)).port
+            var request = try Self.request("http://hooks.offpeak.invalid:\(port)/host")
+            request.addresses = [try SocketAddress(ipAddress: "127.0.0.2", port: port), try SocketAddress(ipAddress: "127.0.0.1", port: port)]
+            let fresh = HTTP1Client()
+            defer { fresh.shutdown() }
+            #expect(try await Self.text(try await fresh.execute(request, timeout: Self.patience)) == "hooks.offpeak.invalid:\(port)")
+        }
+    }
+
+    /// The webhook sender connects to the addresses the dispatcher checked, not to the name.
+    @Test func aWebhookGoesToTheAddressesItsHostWasCheckedAgainst() async throws {
+        try await HTTP1TestServer.with { base in
+            let port = try #require(HTTP1Client.Target(url: base)).port
+            let client = HTTP1Client()
+            defer { client.shutdown() }
+            let sender = HTTPWebhookSender(client: client)
+            let url = "http://hooks.offpeak.invalid:\(port)/echo"
+            let sent = await sender.send(url: url, addresses: [IPAddress("127.0.0.1")!], headers: [], body: Array("{}".utf8), timeout: 120)
+            #expect(sent == .answered(status: 200, retryAfter: nil))
+            let elsewhere = await sender.send(url: url, addresses: [IPAddress("127.0.0.2")!], headers: [], body: Array("{}".utf8), timeout: 120)
+            #expect(elsewhere == .failed("connection failed"))
         }
     }
 

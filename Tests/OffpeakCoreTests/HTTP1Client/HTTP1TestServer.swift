@@ -22,12 +22,13 @@ struct PeerContext: RequestContext {
 }
 
 /// A Hummingbird server on a free loopback port for the client's tests: `/peer` answers the
-/// client's port, `/echo` streams the request body back, `/stream` sends `parts` parts of
+/// client's port, `/host` the request's `Host`, `/echo` streams the request body back, `/stream` sends `parts` parts of
 /// `size` bytes (the client's port in `X-Peer`), `/never` does not answer for ten minutes.
 enum HTTP1TestServer {
     static func router() -> Router<PeerContext> {
         let router = Router(context: PeerContext.self)
         router.get("/peer") { _, context in "\(context.peerPort)" }
+        router.get("/host") { request, _ in request.head.authority ?? "" }
         router.post("/echo") { request, context in
             Response(status: .ok, headers: [.peer: "\(context.peerPort)"], body: ResponseBody(asyncSequence: request.body))
         }

@@ -16,7 +16,7 @@ import Testing
             self.answers = Mutex(answers)
         }
 
-        func send(url: String, headers: [(String, String)], body: [UInt8], timeout: Double) async -> WebhookAttempt {
+        func send(url: String, addresses: [IPAddress], headers: [(String, String)], body: [UInt8], timeout: Double) async -> WebhookAttempt {
             sent.withLock { $0.append((url, headers, body)) }
             return answers.withLock { $0.isEmpty ? .failed("no answer scripted") : $0.removeFirst() }
         }
@@ -116,7 +116,7 @@ extension DispatcherTests {
     final class StaggeredSender: WebhookSender {
         let sent = Mutex(0)
 
-        func send(url: String, headers: [(String, String)], body: [UInt8], timeout: Double) async -> WebhookAttempt {
+        func send(url: String, addresses: [IPAddress], headers: [(String, String)], body: [UInt8], timeout: Double) async -> WebhookAttempt {
             try? await Task.sleep(for: .microseconds(Int.random(in: 0...3000)))
             sent.withLock { $0 += 1 }
             return .answered(status: 204, retryAfter: nil)
