@@ -205,6 +205,7 @@ let package = Package(
                 "OffpeakCore", "OffpeakSQLite", "OffpeakGateway", "OffpeakPostgres", "OffpeakProvider", "OffpeakSimulator",
                 "OffpeakTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -54,8 +54,13 @@ public enum Gateway {
             upstreams: upstreams, bounds: bounds, metricsText: metricsText, clock: clock, logger: logger)
         var app = Application(
             router: router,
-            // What is read of a body already answered (a 413) is bounded.
-            server: .http1(configuration: .init(additionalChannelHandlers: [BodyDrainLimit()])),
+            // What is read of a body already answered (a 413) is bounded, and so is the time a
+            // client may hold a connection without sending a whole request part (an idle
+            // keep-alive, or a request's head or body trickled in).
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [BodyDrainLimit()],
+                    idleTimeout: configuration.idleTimeout > 0 ? .nanoseconds(Int64(configuration.idleTimeout * 1e9)) : nil)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "offpeak"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port

@@ -35,6 +35,10 @@ public struct GatewayConfiguration: Sendable {
     public var webhookTimeout = 15.0
     /// The longest `Prefer: wait=N` honoured, in seconds.
     public var maxWait = 60.0
+    /// Seconds a client connection may go without sending a whole request part, between requests or
+    /// within one (`OFFPEAK_IDLE_TIMEOUT`; 0 never closes one); it is then closed. A connection whose
+    /// request has been read is never closed while its answer is awaited or written.
+    public var idleTimeout = 60.0
     /// Seconds a gateway holds a batch it is preparing or polling without renewing its lease; work
     /// held by a gateway that died is taken over by the others after this long.
     public var lease = 30.0
@@ -84,6 +88,7 @@ public struct GatewayConfiguration: Sendable {
         consoleSecureCookie = reader.bool(forKey: "console.secure.cookie", default: false)
         webhookTimeout = try Self.seconds(reader.string(forKey: "webhook.timeout", default: "15"), "webhook timeout")
         lease = try Self.seconds(reader.string(forKey: "lease", default: "30"), "lease")
+        idleTimeout = try Self.seconds(reader.string(forKey: "idle.timeout", default: "60"), "OFFPEAK_IDLE_TIMEOUT")
         configPath = reader.string(forKey: "config")
         if let configPath, !configPath.isEmpty {
             policies = try PolicyFile.load(path: configPath)

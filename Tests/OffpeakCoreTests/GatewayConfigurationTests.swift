@@ -1,0 +1,20 @@
+import Configuration
+import OffpeakGateway
+import Testing
+
+/// Settings read as `serve` reads them (`OFFPEAK_IDLE_TIMEOUT` is the key `idle.timeout`).
+@Suite struct GatewayConfigurationTests {
+    static func read(_ settings: [AbsoluteConfigKey: String]) throws -> GatewayConfiguration {
+        let values = settings.mapValues { ConfigValue(.string($0), isSecret: false) }
+        return try GatewayConfiguration(reader: ConfigReader(providers: [InMemoryProvider(name: "test", values: values)]))
+    }
+
+    @Test func theIdleTimeoutIsSecondsAndZeroNeverCloses() throws {
+        #expect(try Self.read([:]).idleTimeout == 60)
+        #expect(try Self.read(["idle.timeout": "2.5"]).idleTimeout == 2.5)
+        #expect(try Self.read(["idle.timeout": "0"]).idleTimeout == 0)
+        for bad in ["-1", "soon", "inf"] {
+            #expect(throws: GatewayConfiguration.Invalid.self, "\(bad)") { try Self.read(["idle.timeout": bad]) }
+        }
+    }
+}
