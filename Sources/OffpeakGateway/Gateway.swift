@@ -56,7 +56,7 @@ public enum Gateway {
             router: router,
             // What is read of a body already answered (a 413) is bounded, and so is the time a
             // client may hold a connection without sending a whole request part (an idle
-            // keep-alive, or a request's head or body trickled in).
+            // keep-alive, a head trickled in, a body that stops).
             server: .http1(
                 configuration: .init(
                     additionalChannelHandlers: [BodyDrainLimit()],

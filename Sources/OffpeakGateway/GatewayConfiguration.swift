@@ -35,9 +35,10 @@ public struct GatewayConfiguration: Sendable {
     public var webhookTimeout = 15.0
     /// The longest `Prefer: wait=N` honoured, in seconds.
     public var maxWait = 60.0
-    /// Seconds a client connection may go without sending a whole request part, between requests or
-    /// within one (`OFFPEAK_IDLE_TIMEOUT`; 0 never closes one); it is then closed. A connection whose
-    /// request has been read is never closed while its answer is awaited or written.
+    /// Seconds a client connection may go without sending a whole request part (`OFFPEAK_IDLE_TIMEOUT`;
+    /// 0 never closes one): unused, idle between requests, or with a head or a body that stops
+    /// arriving; it is then closed. A connection whose request has been read is never closed while
+    /// its answer is awaited or written.
     public var idleTimeout = 60.0
     /// Seconds a gateway holds a batch it is preparing or polling without renewing its lease; work
     /// held by a gateway that died is taken over by the others after this long.
