@@ -89,11 +89,14 @@ struct BenchCommand: AsyncParsableCommand {
         }
 
         if stages.contains("passthrough") {
+            let database = FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-bench-\(UUID().uuidString).sqlite").path
             let gateway = try await Child(["serve", "--port", "0"], environment: [
-                "OFFPEAK_UPSTREAM_URL": upstream, "OFFPEAK_UPSTREAM_API_KEY": "sk-bench",
-                "OFFPEAK_DATABASE": FileManager.default.temporaryDirectory.appendingPathComponent("offpeak-bench-\(UUID().uuidString).sqlite").path,
+                "OFFPEAK_UPSTREAM_URL": upstream, "OFFPEAK_UPSTREAM_API_KEY": "sk-bench", "OFFPEAK_DATABASE": database,
             ])
-            defer { gateway.stop() }
+            defer {
+                gateway.stop()
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
+            }
             var direct: [PassthroughStage.Figures] = []
             var via: [PassthroughStage.Figures] = []
             var directFirst: [Double] = []

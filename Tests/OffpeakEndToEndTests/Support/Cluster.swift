@@ -53,8 +53,13 @@ final class Cluster: Sendable {
         gatewayBox.replace(try await OffpeakProcess(arguments: ["serve", "--port", "0"], environment: environment, name: "gateway-restarted"))
     }
 
+    /// Removes the database, and the config file when it lies in the temporary folder (the tests
+    /// write theirs there, for this cluster alone).
     deinit {
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
+        if let config = environment["OFFPEAK_CONFIG"], config.hasPrefix(FileManager.default.temporaryDirectory.path) {
+            try? FileManager.default.removeItem(atPath: config)
+        }
     }
 
     // MARK: Conveniences
