@@ -52,14 +52,15 @@ public enum Gateway {
             waiters: waiters,
             flusherDoorbell: flusher.doorbell, deliveryDoorbell: dispatcher.doorbell, usage: usage, flusher: flusher,
             upstreams: upstreams, bounds: bounds, metricsText: metricsText, clock: clock, logger: logger)
+        let connections = ConnectionLimit(maximum: configuration.maxConnections ?? ConnectionLimit.defaultMaximum)
         var app = Application(
             router: router,
-            // What is read of a body already answered (a 413) is bounded, and so is the time a
-            // client may hold a connection without sending a whole request part (an idle
-            // keep-alive, a head trickled in, a body that stops).
+            // What is read of a body already answered (a 413) is bounded, and so are the
+            // connections open at once and the time a client may hold one without sending a whole
+            // request part (an idle keep-alive, a head trickled in, a body that stops).
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: [BodyDrainLimit()],
+                    additionalChannelHandlers: [ConnectionLimit.Handler(connections), BodyDrainLimit()],
                     idleTimeout: configuration.idleTimeout > 0 ? .nanoseconds(Int64(configuration.idleTimeout * 1e9)) : nil)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "offpeak"),
             onServerRunning: { channel in

@@ -40,6 +40,9 @@ public struct GatewayConfiguration: Sendable {
     /// arriving; it is then closed. A connection whose request has been read is never closed while
     /// its answer is awaited or written.
     public var idleTimeout = 60.0
+    /// Client connections open at once (`OFFPEAK_MAX_CONNECTIONS`); past it a new one is closed as
+    /// soon as it is accepted. Nil: the process's descriptor limit less 512.
+    public var maxConnections: Int?
     /// Seconds a gateway holds a batch it is preparing or polling without renewing its lease; work
     /// held by a gateway that died is taken over by the others after this long.
     public var lease = 30.0
@@ -90,6 +93,9 @@ public struct GatewayConfiguration: Sendable {
         webhookTimeout = try Self.seconds(reader.string(forKey: "webhook.timeout", default: "15"), "webhook timeout")
         lease = try Self.seconds(reader.string(forKey: "lease", default: "30"), "lease")
         idleTimeout = try Self.seconds(reader.string(forKey: "idle.timeout", default: "60"), "OFFPEAK_IDLE_TIMEOUT")
+        if let connections = reader.string(forKey: "max.connections"), !connections.trimmingCharacters(in: .whitespaces).isEmpty {
+            maxConnections = try Self.count(connections, "OFFPEAK_MAX_CONNECTIONS", least: 1)
+        }
         configPath = reader.string(forKey: "config")
         if let configPath, !configPath.isEmpty {
             policies = try PolicyFile.load(path: configPath)
