@@ -39,7 +39,7 @@ public struct GatewayConfiguration: Sendable {
     /// 0 never closes one): unused, idle between requests, or with a head or a body that stops
     /// arriving; it is then closed. A connection whose request has been read is never closed while
     /// its answer is awaited or written.
-    public var idleTimeout = 60.0
+    public var idleTimeout = 75.0
     /// Client connections open at once (`OFFPEAK_MAX_CONNECTIONS`); past it a new one is closed as
     /// soon as it is accepted. Nil: the process's descriptor limit less 512.
     public var maxConnections: Int?
@@ -92,7 +92,7 @@ public struct GatewayConfiguration: Sendable {
         consoleSecureCookie = reader.bool(forKey: "console.secure.cookie", default: false)
         webhookTimeout = try Self.seconds(reader.string(forKey: "webhook.timeout", default: "15"), "webhook timeout")
         lease = try Self.seconds(reader.string(forKey: "lease", default: "30"), "lease")
-        idleTimeout = try Self.seconds(reader.string(forKey: "idle.timeout", default: "60"), "OFFPEAK_IDLE_TIMEOUT")
+        idleTimeout = try Self.seconds(reader.string(forKey: "idle.timeout", default: "75"), "OFFPEAK_IDLE_TIMEOUT")
         if let connections = reader.string(forKey: "max.connections"), !connections.trimmingCharacters(in: .whitespaces).isEmpty {
             maxConnections = try Self.count(connections, "OFFPEAK_MAX_CONNECTIONS", least: 1)
         }

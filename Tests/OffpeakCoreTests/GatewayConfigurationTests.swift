@@ -11,7 +11,7 @@ import Testing
     }
 
     @Test func theIdleTimeoutIsSecondsAndZeroNeverCloses() throws {
-        #expect(try Self.read([:]).idleTimeout == 60)
+        #expect(try Self.read([:]).idleTimeout == 75)
         #expect(try Self.read(["idle.timeout": "2.5"]).idleTimeout == 2.5)
         #expect(try Self.read(["idle.timeout": "0"]).idleTimeout == 0)
         for bad in ["-1", "soon", "inf"] {
