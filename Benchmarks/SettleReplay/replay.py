@@ -85,32 +85,48 @@ def prepare(offpeak, path):
     return db, ids
 
 
-def settle_current(db, chunk, now):
+def found(db, id):
+    """The request under the settle's guard: seq, owner, upstream, model, endpoint."""
+    return db.execute(
+        "SELECT seq, owner, upstream, model, endpoint FROM deferred_requests "
+        "WHERE id = ? AND batch_id = ? AND status = 'submitted'", (id, "bat_1")).fetchone()
+
+
+def settle_current(db, chunk, now, answers_in_file=False, records=True):
+    """What the store does today; with `answers_in_file`, the answers appended to `ANSWERS_FILE`
+    and synced before the commit instead of written to `response_bodies`; without `records`, no
+    usage record, the totals rolled up from the requests' own rows."""
     before = db.execute("SELECT COALESCE(MAX(seq), 0) FROM usage_records").fetchone()[0]
+    first = None
     for id in chunk:
-        seq, owner, upstream, model, endpoint = db.execute(
-            "SELECT seq, owner, upstream, model, endpoint FROM deferred_requests "
-            "WHERE id = ? AND batch_id = ? AND status = 'submitted'", (id, "bat_1")).fetchone()
+        seq, owner, upstream, model, endpoint = found(db, id)
+        first = first or seq
         db.execute("""UPDATE deferred_requests SET status = ?, completed_at = ?, response_status = ?,
                 response_request_id = ?, prompt_tokens = ?, completion_tokens = ?, cached_tokens = ?, reasoning_tokens = ?,
                 cost_lane = ?, cost_currency = ?, cost_priced = ?, cost_billed = ?, cost_list = ?, served_by = ?
             WHERE seq = ?""",
                    ("completed", now, 200, "req_1", 20, 80, None, None, "batch", "USD", 1, 1_000_000, 2_000_000, "batch", seq))
-        db.execute("INSERT OR REPLACE INTO response_bodies (seq, body) VALUES (?, ?)", (seq, ANSWER))
-        db.execute("""INSERT INTO usage_records (request_id, lane, owner, upstream, model, endpoint, ended_at, completed,
-                prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, currency, priced, billed_picos, list_picos)
-            VALUES (?, 'batch', ?, ?, ?, ?, ?, 1, 20, 80, NULL, NULL, 'USD', 1, 1000000, 2000000)
-            ON CONFLICT (request_id, lane) DO NOTHING""", (id, owner, upstream, model, endpoint, int(now)))
+        if not answers_in_file:
+            db.execute("INSERT OR REPLACE INTO response_bodies (seq, body) VALUES (?, ?)", (seq, ANSWER))
+        if records:
+            db.execute("""INSERT INTO usage_records (request_id, lane, owner, upstream, model, endpoint, ended_at, completed,
+                    prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, currency, priced, billed_picos, list_picos)
+                VALUES (?, 'batch', ?, ?, ?, ?, ?, 1, 20, 80, NULL, NULL, 'USD', 1, 1000000, 2000000)
+                ON CONFLICT (request_id, lane) DO NOTHING""", (id, owner, upstream, model, endpoint, int(now)))
+    if answers_in_file:
+        os.write(ANSWERS_FILE[0], ANSWER * len(chunk))
+        os.fdatasync(ANSWERS_FILE[0])
     for table, column, seconds in BUCKETS:
-        db.execute(roll_up(table, column, seconds, RECORD_SUMS, "usage_records WHERE seq > ?"), (before,))
+        if records:
+            db.execute(roll_up(table, column, seconds, RECORD_SUMS, "usage_records WHERE seq > ?"), (before,))
+        else:
+            db.execute(roll_up(table, column, seconds, RECORD_SUMS, f"({ROW_AS_RECORD} WHERE seq BETWEEN ? AND ?)"), (first, seq))
 
 
 def settle_one_row(db, chunk, now):
     first = None
     for id in chunk:
-        seq, owner, upstream, model, endpoint = db.execute(
-            "SELECT seq, owner, upstream, model, endpoint FROM deferred_requests "
-            "WHERE id = ? AND batch_id = ? AND status = 'submitted'", (id, "bat_1")).fetchone()
+        seq, owner, upstream, model, endpoint = found(db, id)
         first = first or seq
         db.execute("UPDATE deferred_requests SET status = 'completed', completed_at = ? WHERE seq = ?", (now, seq))
         db.execute("INSERT INTO results VALUES (?, 'batch', ?, ?, ?, ?, ?, 1, 200, 'req_1', 20, 80, NULL, NULL, 'USD', 1, "
@@ -119,43 +135,15 @@ def settle_one_row(db, chunk, now):
         db.execute(roll_up(table, column, seconds, RECORD_SUMS, "results WHERE seq BETWEEN ? AND ?"), (first, seq))
 
 
-def settle_file_bodies(db, chunk, now, records=True):
-    """`current` with the answers in `ANSWERS_FILE` rather than in `response_bodies`."""
-    before = db.execute("SELECT COALESCE(MAX(seq), 0) FROM usage_records").fetchone()[0]
-    first = None
-    for id in chunk:
-        seq, owner, upstream, model, endpoint = db.execute(
-            "SELECT seq, owner, upstream, model, endpoint FROM deferred_requests "
-            "WHERE id = ? AND batch_id = ? AND status = 'submitted'", (id, "bat_1")).fetchone()
-        first = first or seq
-        db.execute("""UPDATE deferred_requests SET status = ?, completed_at = ?, response_status = ?,
-                response_request_id = ?, prompt_tokens = ?, completion_tokens = ?, cached_tokens = ?, reasoning_tokens = ?,
-                cost_lane = ?, cost_currency = ?, cost_priced = ?, cost_billed = ?, cost_list = ?, served_by = ?
-            WHERE seq = ?""",
-                   ("completed", now, 200, "req_1", 20, 80, None, None, "batch", "USD", 1, 1_000_000, 2_000_000, "batch", seq))
-        if records:
-            db.execute("""INSERT INTO usage_records (request_id, lane, owner, upstream, model, endpoint, ended_at, completed,
-                    prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, currency, priced, billed_picos, list_picos)
-                VALUES (?, 'batch', ?, ?, ?, ?, ?, 1, 20, 80, NULL, NULL, 'USD', 1, 1000000, 2000000)
-                ON CONFLICT (request_id, lane) DO NOTHING""", (id, owner, upstream, model, endpoint, int(now)))
-    os.write(ANSWERS_FILE[0], ANSWER * len(chunk))
-    os.fdatasync(ANSWERS_FILE[0])
-    for table, column, seconds in BUCKETS:
-        if records:
-            db.execute(roll_up(table, column, seconds, RECORD_SUMS, "usage_records WHERE seq > ?"), (before,))
-        else:
-            db.execute(roll_up(table, column, seconds, ROW_SUMS, f"({ROW_AS_RECORD} WHERE seq BETWEEN ? AND ?)"), (first, seq))
-
-
 # A request's own row read as its usage record.
 ROW_AS_RECORD = """SELECT completed_at AS ended_at, owner, upstream, model, cost_lane AS lane, cost_currency AS currency,
     status = 'completed' AS completed, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens,
     cost_priced AS priced, cost_billed AS billed_picos, cost_list AS list_picos FROM deferred_requests"""
-ROW_SUMS = RECORD_SUMS
 ANSWERS_FILE = []
 VARIANTS = {
-    "current": settle_current, "one-row": settle_one_row, "file-bodies": settle_file_bodies,
-    "file-bodies-no-records": lambda db, chunk, now: settle_file_bodies(db, chunk, now, records=False),
+    "current": settle_current, "one-row": settle_one_row,
+    "file-bodies": lambda db, chunk, now: settle_current(db, chunk, now, answers_in_file=True),
+    "file-bodies-no-records": lambda db, chunk, now: settle_current(db, chunk, now, answers_in_file=True, records=False),
 }
 
 
