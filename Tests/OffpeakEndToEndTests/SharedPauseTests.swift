@@ -53,11 +53,22 @@ import Testing
         // the four it saw and left: wait until the group is 5 s old and both have reported it.
         let depth = #"offpeak_queue_depth{upstream="default",endpoint="/v1/chat/completions",model="qwen-max"} 4"#
         var queues: [[String: Any]] = []
-        try await eventually("both flushers to have passed the due group by", within: 30) {
-            queues = try await TestHTTP.get(second.url + "/admin/v1/queues", headers: Self.admin).json?["data"] as? [[String: Any]] ?? []
-            guard (queues.first?["oldest_age_seconds"] as? Int ?? 0) >= 5 else { return false }
-            for gateway in [first, second] where !(try await TestHTTP.get(gateway.url + "/metrics").text.contains(depth)) { return false }
-            return true
+        var depths: [String] = []
+        do {
+            // A minute: with the whole suite running, a gateway's flusher pass can take seconds.
+            try await eventually("both flushers to have passed the due group by", within: 60) {
+                queues = try await TestHTTP.get(second.url + "/admin/v1/queues", headers: Self.admin).json?["data"] as? [[String: Any]] ?? []
+                guard (queues.first?["oldest_age_seconds"] as? Int ?? 0) >= 5 else { return false }
+                depths = []
+                for gateway in [first, second] {
+                    depths += try await TestHTTP.get(gateway.url + "/metrics").text.split(separator: "\n")
+                        .filter { $0.hasPrefix("offpeak_queue_depth") }.map(String.init)
+                }
+                return depths.filter { $0.contains(depth) }.count == 2
+            }
+        } catch {
+            Issue.record("last seen: queues \(queues), depth gauges \(depths)")
+            throw error
         }
         #expect(queues.first?["paused"] as? Bool == true && queues.first?["queued"] as? Int == 4, "\(queues)")
         #expect(try await upstreamBatches(simulator.url + "/v1").isEmpty, "no gateway flushed a paused group")
