@@ -4,7 +4,6 @@ import Configuration
 import Foundation
 import Hummingbird
 import Logging
-import Metrics
 import OffpeakCore
 import OffpeakGateway
 import Prometheus
@@ -57,7 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let store = try StoreOpening.open(configuration.database, logger: logger)
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        MetricsSetup.bootstrap(registry: registry)
         let client = HTTPClient.makeForOffpeak()
         do {
             let app = Gateway.build(

@@ -137,6 +137,7 @@ public enum Gateway {
             prices: configuration.prices, clock: clock, logger: logger)
 
         let router = Router(context: GatewayContext.self)
+        router.add(middleware: RequestMetrics())
         router.get("/healthz") { _, _ in JSONResponse.make(Array(#"{"status":"ok"}"#.utf8)) }
         router.get("/metrics") { _, _ in
             Response(

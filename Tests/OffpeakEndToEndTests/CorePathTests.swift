@@ -86,6 +86,24 @@ import Testing
         #expect(metrics.status == 200, "Prometheus text needs no client key")
         #expect(metrics.headers.first(name: "Content-Type")?.hasPrefix("text/plain") == true)
         #expect(metrics.text.contains("offpeak_deferred_accepted_total 3"), "\(metrics.text)")
+        // Every call timed by route template, method and status; the histogram's count is the calls'.
+        let accepts = #"route="/v1/chat/completions",method="POST",status="202""#
+        func value(_ name: String, _ labels: String) -> Double? {
+            metrics.text.split(separator: "\n").first { $0.hasPrefix(name + "{") && $0.contains(labels) }
+                .flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
+        }
+        let duration = "offpeak_http_request_duration_seconds"
+        #expect(value(duration + "_count", accepts) == 3, "\(metrics.text)")
+        #expect(value(duration + "_bucket", accepts + #",le="60.0""#) == 3, "every accept within a minute")
+        #expect((value(duration + "_sum", accepts) ?? 0) > 0)
+        #expect(value(duration + "_count", #"route="/healthz",method="GET",status="200""#) == 1)
+        let refused = try await TestHTTP.get(cluster.v1 + "/deferred/dfr_none", headers: [("Authorization", "Bearer key-ops")])
+        #expect(refused.status == 404)
+        let unmatched = try await TestHTTP.get(cluster.gateway.url + "/no/such/path")
+        #expect(unmatched.status == 404)
+        let after = try await TestHTTP.get(cluster.gateway.url + "/metrics").text
+        #expect(after.contains(#"\#(duration)_count{route="/v1/deferred/{id}",method="GET",status="404"} 1"#), "an error is timed too: \(after)")
+        #expect(after.contains(#"\#(duration)_count{route="NotFound",method="GET",status="404"} 1"#), "a path no route matched is one series")
     }
 
     @Test func cancellingAQueuedRequestKeepsItOutOfEveryBatch() async throws {
