@@ -5,12 +5,13 @@ import Testing
 @Suite struct DashboardTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Every metric the sources declare.
+    /// Every metric the sources declare: a metric's `label:`, or a constant named `…Label` that one
+    /// is made with.
     static func exported() throws -> Set<String> {
         var metrics: Set<String> = []
         let sources = root.appendingPathComponent("Sources")
         let files = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
-        let declaration = try NSRegularExpression(pattern: #"label: "(offpeak_[a-z_]+)""#)
+        let declaration = try NSRegularExpression(pattern: #"(?:label: |Label = )"(offpeak_[a-z_]+)""#)
         for file in files where file.pathExtension == "swift" {
             let text = try String(contentsOf: file, encoding: .utf8)
             for match in declaration.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
@@ -32,7 +33,12 @@ import Testing
             for target in panel["targets"] as? [[String: Any]] ?? [] {
                 let expr = try #require(target["expr"] as? String)
                 for match in used.matches(in: expr, range: NSRange(expr.startIndex..., in: expr)) {
-                    graphed.insert(String(expr[Range(match.range, in: expr)!]))
+                    // A histogram is graphed by its series: `_bucket`, `_sum`, `_count`.
+                    var name = String(expr[Range(match.range, in: expr)!])
+                    for suffix in ["_bucket", "_sum", "_count"] where name.hasSuffix(suffix) && exported.contains(String(name.dropLast(suffix.count))) {
+                        name = String(name.dropLast(suffix.count))
+                    }
+                    graphed.insert(name)
                 }
             }
         }
@@ -41,5 +47,6 @@ import Testing
         for name in ["offpeak_queue_depth", "offpeak_queue_oldest_age_seconds", "offpeak_batches_open", "offpeak_cost_total"] {
             #expect(graphed.contains(name), "the console's numbers are graphed too: \(name)")
         }
+        #expect(graphed.contains("offpeak_http_request_duration_seconds"), "and the calls' latency")
     }
 }
