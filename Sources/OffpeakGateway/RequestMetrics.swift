@@ -15,11 +15,11 @@ import NIOConcurrencyHelpers
 /// its throughput); this one is within the noise: one clock read each way, a look-up under a lock,
 /// a bucket counted.
 struct RequestMetrics<Context: RequestContext>: RouterMiddleware {
-    private let timers: Timers
+    private let timers: RequestTimers
 
     /// `factory` is the process's metrics system unless a test gives its own.
     init(factory: any MetricsFactory = MetricsSystem.factory) {
-        timers = Timers(factory: factory)
+        timers = RequestTimers(factory: factory)
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -34,35 +34,39 @@ struct RequestMetrics<Context: RequestContext>: RouterMiddleware {
             throw error
         }
     }
+}
 
-    /// One timer per route, method and status, made the first time it is seen.
-    private final class Timers: Sendable {
-        private struct Key: Hashable {
-            let route: String
-            let method: HTTPRequest.Method
-            let status: Int
-        }
-        private let made = NIOLockedValueBox<[Key: Timer]>([:])
-        private let factory: any MetricsFactory
+/// One timer per route, method and status, made the first time it is seen.
+private final class RequestTimers: Sendable {
+    private struct Key: Hashable {
+        let route: String
+        let method: String
+        let status: Int
+    }
+    private let made = NIOLockedValueBox<[Key: Timer]>([:])
+    private let factory: any MetricsFactory
 
-        init(factory: any MetricsFactory) {
-            self.factory = factory
-        }
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+    }
 
-        func record(route: String?, method: HTTPRequest.Method, status: Int, since started: UInt64) {
-            // A path no route matched is one series, whatever the path (Hummingbird's router names it so).
-            let key = Key(route: route ?? "NotFound", method: method, status: status)
-            let timer = made.withLockedValue { made in
-                if let timer = made[key] { return timer }
-                let timer = Timer(
-                    label: Gateway.requestDurationLabel,
-                    dimensions: [("route", key.route), ("method", key.method.rawValue), ("status", String(key.status))],
-                    factory: factory)
-                made[key] = timer
-                return timer
-            }
-            timer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+    /// The methods a series is kept for; any other a client sends is counted as `other`, so that
+    /// clients cannot make series without end.
+    private static let methods: Set<HTTPRequest.Method> = [.get, .head, .post, .put, .patch, .delete, .options]
+
+    func record(route: String?, method: HTTPRequest.Method, status: Int, since started: UInt64) {
+        // A path no route matched is one series, whatever the path (Hummingbird's router names it so).
+        let key = Key(route: route ?? "NotFound", method: Self.methods.contains(method) ? method.rawValue : "other", status: status)
+        let timer = made.withLockedValue { made in
+            if let timer = made[key] { return timer }
+            let timer = Timer(
+                label: Gateway.requestDurationLabel,
+                dimensions: [("route", key.route), ("method", key.method), ("status", String(key.status))],
+                factory: factory)
+            made[key] = timer
+            return timer
         }
+        timer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
     }
 }
 

@@ -1,4 +1,5 @@
 import Hummingbird
+import HTTPTypes
 import HummingbirdTesting
 import MetricsTestKit
 import Testing
@@ -18,9 +19,12 @@ import Testing
             for path in ["/items/1", "/items/2", "/missing", "/gone", "/no/such/path"] {
                 try await client.execute(uri: path, method: .get) { _ in }
             }
+            for method in ["BREW", "WHEN"] {
+                try await client.execute(uri: "/no/such/path", method: try #require(HTTPRequest.Method(method))) { _ in }
+            }
         }
-        func timed(_ route: String, _ status: Int) throws -> [Int64] {
-            try metrics.expectTimer(Gateway.requestDurationLabel, [("route", route), ("method", "GET"), ("status", String(status))])
+        func timed(_ route: String, _ status: Int, method: String = "GET") throws -> [Int64] {
+            try metrics.expectTimer(Gateway.requestDurationLabel, [("route", route), ("method", method), ("status", String(status))])
                 .values
         }
         #expect(try timed("/items/{id}", 200).count == 2, "one series per route template, not per path")
@@ -28,5 +32,6 @@ import Testing
         #expect(try timed("/missing", 404).count == 1, "an error is timed under its status")
         #expect(try timed("/gone", 499).count == 1, "a cancelled call is its client's, not the server's failure")
         #expect(try timed("NotFound", 404).count == 1, "every path no route matches is one series")
+        #expect(try timed("NotFound", 404, method: "other").count == 2, "and every method outside HTTP's usual ones")
     }
 }
