@@ -50,6 +50,17 @@ import Testing
                 .POST, cluster.upstream + "/chat/completions", body: Array(body), headers: [("Authorization", "Bearer sk-upstream")])
             #expect(result.json as NSDictionary? == direct.json as NSDictionary?, "batch result differs from the provider's answer")
         }
+        // Each batch's submission and collection timed once on /metrics (the collection is timed
+        // when its batch is ended, just after its last request settles).
+        func count(_ name: String) async throws -> Int? {
+            let text = try await TestHTTP.get(cluster.gateway.url + "/metrics").text
+            return text.split(separator: "\n").first { $0.hasPrefix(name + "_count ") }
+                .flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }.map { Int($0) }
+        }
+        try await eventually("every batch's collection to be timed") {
+            try await count("offpeak_batch_collect_duration_seconds") == batches.count
+        }
+        #expect(try await count("offpeak_batch_submit_duration_seconds") == batches.count)
     }
 
     @Test func theListPagesNewestFirstAndFilters() async throws {

@@ -301,6 +301,7 @@ public final class Flusher<Clock: WorkerClock>: Service, QueueFlushing {
                     if outcome == .live {
                         Counter(label: "offpeak_batches_submitted_total").increment()
                         Counter(label: "offpeak_batched_requests_total").increment(by: batch.requestCount)
+                        BatchDurations.submitted(seconds: clock.now() - batch.createdAt)
                         onSubmitted()
                     }
                     return outcome != .abandoned

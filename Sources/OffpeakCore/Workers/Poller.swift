@@ -149,6 +149,7 @@ public final class Poller<Clock: WorkerClock>: Service {
     /// Applies the outcome of an ended batch to each request it held.
     public func collect(_ batch: BatchRecord, _ upstream: UpstreamBatch) async throws {
         guard let provider = upstreams.target(batch.upstream)?.provider else { throw UnknownUpstream(name: batch.upstream) }
+        let started = clock.now()
         let members = try await store.pendingMembers(batchID: batch.id)
         let cancelled = try await store.operatorCancel(batchID: batch.id)
         let rules = configuration.rules
@@ -202,6 +203,7 @@ public final class Poller<Clock: WorkerClock>: Service {
             try await settle(batch, missing, counting: settled)
         }
         try await store.endBatch(batchID: batch.id, progress: BatchProgress(upstream), now: clock.now())
+        BatchDurations.collected(seconds: clock.now() - started)
         let terminal = await settled.count
         logger.info(
             "batch collected", metadata: ["batch": "\(batch.id)", "requests": "\(members.count)", "terminal": "\(terminal)"])
