@@ -53,9 +53,7 @@ import Testing
         // Each batch's submission and collection timed once on /metrics (the collection is timed
         // when its batch is ended, just after its last request settles).
         func count(_ name: String) async throws -> Int? {
-            let text = try await TestHTTP.get(cluster.gateway.url + "/metrics").text
-            return text.split(separator: "\n").first { $0.hasPrefix(name + "_count ") }
-                .flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }.map { Int($0) }
+            metricValue(try await TestHTTP.get(cluster.gateway.url + "/metrics").text, name + "_count").map { Int($0) }
         }
         try await eventually("every batch's collection to be timed") {
             try await count("offpeak_batch_collect_duration_seconds") == batches.count
@@ -99,10 +97,7 @@ import Testing
         #expect(metrics.text.contains("offpeak_deferred_accepted_total 3"), "\(metrics.text)")
         // Every call timed by route template, method and status; the histogram's count is the calls'.
         let accepts = #"route="/v1/chat/completions",method="POST",status="202""#
-        func value(_ name: String, _ labels: String) -> Double? {
-            metrics.text.split(separator: "\n").first { $0.hasPrefix(name + "{") && $0.contains(labels) }
-                .flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
-        }
+        func value(_ name: String, _ labels: String) -> Double? { metricValue(metrics.text, name, labels: labels) }
         let duration = "offpeak_http_request_duration_seconds"
         #expect(value(duration + "_count", accepts) == 3, "\(metrics.text)")
         #expect(value(duration + "_bucket", accepts + #",le="60.0""#) == 3, "every accept within a minute")
