@@ -102,6 +102,12 @@ struct BenchCommand: AsyncParsableCommand {
             var directFirst: [Double] = []
             var viaFirst: [Double] = []
             var cpu: [PassthroughStage.CPU] = []
+            var reference: ReferenceRelay? = nil
+            if let nginx = ReferenceRelay.binary { reference = try await ReferenceRelay(binary: nginx, upstreamPort: simulator.port) }
+            defer { reference?.stop() }
+            var referenceVia: [PassthroughStage.Figures] = []
+            var referenceFirst: [Double] = []
+            var referenceCPU: [PassthroughStage.CPU] = []
             for run in 1...runs {
                 say("passthrough: run \(run) of \(runs)")
                 direct.append(try await PassthroughStage.oneAtATime(client: client, url: upstream + "/chat/completions", count: 2000))
@@ -110,6 +116,12 @@ struct BenchCommand: AsyncParsableCommand {
                 viaFirst.append(try await PassthroughStage.firstChunk(client: client, url: gateway.url + "/v1/chat/completions", count: 200))
                 cpu.append(try PassthroughStage.cpu(
                     url: gateway.url + "/v1/chat/completions", gateway: gateway.pid, simulator: simulator.pid, seconds: seconds))
+                if let reference {
+                    let url = reference.url + "/v1/chat/completions"
+                    referenceVia.append(try await PassthroughStage.oneAtATime(client: client, url: url, count: 2000))
+                    referenceFirst.append(try await PassthroughStage.firstChunk(client: client, url: url, count: 200))
+                    referenceCPU.append(try PassthroughStage.cpu(url: url, gateway: reference.pid, simulator: simulator.pid, seconds: seconds))
+                }
             }
             let (d50, d99) = (Measure.median(direct.map(\.p50)), Measure.median(direct.map(\.p99)))
             let (v50, v99) = (Measure.median(via.map(\.p50)), Measure.median(via.map(\.p99)))
@@ -127,6 +139,18 @@ struct BenchCommand: AsyncParsableCommand {
                 target: "≤ 0.5× the simulator's",
                 baseline: String(format: "the simulator's CPU per answer, same run: %.0f µs", simulatorCPU * 1e6),
                 ratio: String(format: "%.2f×", gatewayCPU / simulatorCPU)))
+            if !referenceVia.isEmpty {
+                let (r50, r99) = (Measure.median(referenceVia.map(\.p50)), Measure.median(referenceVia.map(\.p99)))
+                let (relayCPU, itsSimulatorCPU) = (Measure.median(referenceCPU.map(\.gateway)), Measure.median(referenceCPU.map(\.simulator)))
+                rows.append(Row(
+                    stage: "reference: nginx relaying the same calls to the same simulator (a calibration of the two rows above)",
+                    figure: "one at a time \(Measure.signedMS(r50 - d50)) p50, \(Measure.signedMS(r99 - d99)) p99; "
+                        + "stream first chunk \(Measure.signedMS(Measure.median(referenceFirst) - df))"
+                        + String(format: "; 64 connections: %.0f µs of CPU per call", relayCPU * 1e6),
+                    target: "none: what a relay in C adds on this machine",
+                    baseline: String(format: "the simulator, same run: p50 %@; %.0f µs of CPU per answer", Measure.ms(d50), itsSimulatorCPU * 1e6),
+                    ratio: String(format: "%.2f× CPU", relayCPU / itsSimulatorCPU)))
+            }
         }
 
         if stages.contains("flush") {

@@ -58,4 +58,6 @@ enum Measure {
     }
 
     static func ms(_ seconds: Double) -> String { String(format: "%.2f ms", seconds * 1000) }
+    /// A difference in milliseconds with its sign: "+0.42 ms", "−0.10 ms".
+    static func signedMS(_ seconds: Double) -> String { (seconds < 0 ? "−" : "+") + ms(abs(seconds)) }
 }
